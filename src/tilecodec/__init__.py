@@ -1,0 +1,1 @@
+"""tilecodec: learned image compression that runs on a CPU."""

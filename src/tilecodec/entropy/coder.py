@@ -1,0 +1,107 @@
+"""Range coding of integer arrays with per-element table rows (constriction backend).
+
+``encode(values, indexes, tables)`` codes ``values[k]`` with table row ``indexes[k]``.
+Elements sharing a row are coded in one vectorized call; values outside a row's support
+are coded as its escape symbol and stored exactly after the range-coded words as
+zigzag varints. ``decode`` needs the same ``indexes`` and ``tables`` and returns the
+exact ``values``. Layout: u32 word count, the words (little-endian u32), escapes.
+"""
+
+import numpy as np
+import constriction
+
+RangeEncoder = constriction.stream.queue.RangeEncoder
+RangeDecoder = constriction.stream.queue.RangeDecoder
+
+from ..errors import BitstreamError
+from .tables import CdfTables
+
+
+def _varints(values: np.ndarray) -> bytes:
+    out = bytearray()
+    for v in values.tolist():
+        z = (v << 1) ^ (v >> 63)  # zigzag
+        while z >= 0x80:
+            out.append((z & 0x7F) | 0x80)
+            z >>= 7
+        out.append(z)
+    return bytes(out)
+
+
+def _read_varints(data: memoryview, count: int) -> np.ndarray:
+    vals, pos = [], 0
+    for _ in range(count):
+        z = shift = 0
+        while True:
+            if pos >= len(data) or shift > 63:
+                raise BitstreamError("corrupt latent data: escape values are truncated")
+            b = data[pos]
+            pos += 1
+            z |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        vals.append((z >> 1) ^ -(z & 1))
+    if pos != len(data):
+        raise BitstreamError("corrupt latent data: trailing bytes after escape values")
+    return np.array(vals, dtype=np.int64)
+
+
+def _groups(indexes: np.ndarray, rows: int):
+    order = np.argsort(indexes, kind="stable")
+    counts = np.bincount(indexes, minlength=rows)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    for row in np.flatnonzero(counts):
+        yield int(row), order[starts[row]: starts[row + 1]]
+
+
+def encode(values: np.ndarray, indexes: np.ndarray, tables: CdfTables) -> bytes:
+    """Code integer ``values`` (any shape) using table rows ``indexes`` (same shape)."""
+    values = np.asarray(values, dtype=np.int64).ravel()
+    indexes = np.asarray(indexes, dtype=np.int64).ravel()
+    length = tables.length.numpy().astype(np.int64)
+    offset = tables.offset.numpy().astype(np.int64)
+    symbols = values - offset[indexes]
+    escape = (symbols < 0) | (symbols >= length[indexes] - 1)
+    symbols[escape] = length[indexes][escape] - 1
+    models = tables.models()
+    groups = list(_groups(indexes, len(length)))
+    encoder = RangeEncoder()
+    for row, where in groups:
+        encoder.encode(symbols[where].astype(np.int32), models[row])
+    words = encoder.get_compressed()
+    order = np.concatenate([w for _, w in groups]) if groups else np.zeros(0, dtype=np.int64)
+    escaped = values[order[escape[order]]]
+    return len(words).to_bytes(4, "little") + words.astype("<u4").tobytes() + _varints(escaped)
+
+
+def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
+    """Inverse of ``encode``: the int64 values, shaped like ``indexes``."""
+    shape = np.shape(indexes)
+    indexes = np.asarray(indexes, dtype=np.int64).ravel()
+    view = memoryview(data)
+    if len(view) < 4:
+        raise BitstreamError("corrupt latent data: too short")
+    n_words = int.from_bytes(view[:4], "little")
+    if 4 + 4 * n_words > len(view):
+        raise BitstreamError("corrupt latent data: claims more words than it holds")
+    words = np.frombuffer(view[4: 4 + 4 * n_words], dtype="<u4").astype(np.uint32)
+    length = tables.length.numpy().astype(np.int64)
+    offset = tables.offset.numpy().astype(np.int64)
+    models = tables.models()
+    symbols = np.empty(len(indexes), dtype=np.int64)
+    decoder = RangeDecoder(words)
+    order = []
+    try:
+        for row, where in _groups(indexes, len(length)):
+            symbols[where] = decoder.decode(models[row], len(where))
+            order.append(where)
+    except Exception as exc:  # constriction reports invalid data with its own exceptions
+        raise BitstreamError(f"corrupt latent data: {exc}") from None
+    values = symbols + offset[indexes]
+    escape = symbols == length[indexes] - 1
+    if order:
+        where = np.concatenate(order)
+        escaped_at = where[escape[where]]
+        values[escaped_at] = _read_varints(view[4 + 4 * n_words:], len(escaped_at))
+    return values.reshape(shape)

@@ -1,0 +1,35 @@
+"""Latent codec: Gaussian conditional given per-element scales (and optional means)."""
+
+import torch
+from torch import nn
+
+from ..entropy import GaussianConditional, coder
+
+
+class GaussianLatentCodec(nn.Module):
+    """Codes ``round((y - means) / step)`` with the table picked by ``scales / step``."""
+
+    def __init__(self):
+        super().__init__()
+        self.gaussian = GaussianConditional()
+
+    def forward(self, y: torch.Tensor, scales: torch.Tensor, means: torch.Tensor | None):
+        """Training: likelihoods under additive noise; y_hat rounded (straight-through)."""
+        mu = means if means is not None else torch.zeros_like(y)
+        noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else torch.round(y - mu) + mu
+        y_hat = y + (torch.round(y - mu) + mu - y).detach()
+        return y_hat, {"y": self.gaussian.likelihood(noisy, scales, means)}
+
+    def compress(self, y, scales, means, step: float = 1.0) -> tuple[list[bytes], torch.Tensor]:
+        """Returns ([bytes], y_hat exactly as the decoder will see it)."""
+        mu = means if means is not None else torch.zeros_like(y)
+        symbols = torch.round((y.float() - mu) / step)
+        indexes = self.gaussian.indexes(scales, step)
+        data = coder.encode(symbols.numpy(), indexes.numpy(), self.gaussian.tables)
+        return [data], symbols * step + mu
+
+    def decompress(self, strings: list[bytes], scales, means, step: float = 1.0) -> torch.Tensor:
+        """Inverse of ``compress``: needs the same scales, means and step."""
+        indexes = self.gaussian.indexes(scales, step)
+        symbols = torch.from_numpy(coder.decode(strings[0], indexes.numpy(), self.gaussian.tables)).float()
+        return symbols * step + (means if means is not None else 0.0)

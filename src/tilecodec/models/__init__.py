@@ -1,0 +1,23 @@
+"""Architectures by stable name. Each is transforms + one latent codec."""
+
+from .base import CompressionModel
+from .factorized import FactorizedPrior
+from .hyperprior import ScaleHyperprior
+from .mean_scale import MeanScaleHyperprior
+
+ARCHITECTURES = {
+    "factorized-prior": FactorizedPrior,
+    "scale-hyperprior": ScaleHyperprior,
+    "mean-scale-hyperprior": MeanScaleHyperprior,
+}
+
+
+def build(architecture: str, **config) -> CompressionModel:
+    """Instantiate an architecture by name with its config (e.g. N, M)."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[architecture](**config)
+
+
+__all__ = ["ARCHITECTURES", "build", "CompressionModel", "FactorizedPrior", "ScaleHyperprior",
+           "MeanScaleHyperprior"]

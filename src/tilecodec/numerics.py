@@ -1,0 +1,31 @@
+"""Numeric settings for inference.
+
+Transforms may run fast (bf16 autocast, channels_last): their rounding only perturbs
+pixels. The entropy path (hyper-synthesis, scale indexes) decides which table codes
+each symbol, so encoder and decoder must compute it bit-identically: it runs in
+float32, outside autocast, on one thread, whatever the caller's thread setting.
+"""
+
+from contextlib import contextmanager
+
+import torch
+
+
+@contextmanager
+def entropy_path():
+    """float32, no autocast, one thread: identical results on both sides of the channel."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.autocast("cpu", enabled=False), torch.no_grad():
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def fast_transform(module: torch.nn.Module, x: torch.Tensor, enabled: bool) -> torch.Tensor:
+    """Run ``module`` under bf16 autocast with channels_last (if enabled); returns float32."""
+    if not enabled:
+        return module(x.float())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        return module(x.contiguous(memory_format=torch.channels_last)).float().contiguous()
