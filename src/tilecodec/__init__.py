@@ -1,1 +1,14 @@
-"""tilecodec: learned image compression that runs on a CPU."""
+"""tilecodec: learned image compression that runs on a CPU.
+
+>>> import tilecodec
+>>> codec = tilecodec.load()
+>>> data = codec.compress(image, quality=75)
+>>> pixels = codec.decompress(data)
+"""
+
+from .api import Codec, info, load, models, step_for_quality
+from .errors import BitstreamError, ImageError, ModelError, TilecodecError
+
+__version__ = "0.1.0"
+__all__ = ["Codec", "load", "models", "info", "step_for_quality", "BitstreamError", "ImageError",
+           "ModelError", "TilecodecError"]

@@ -19,6 +19,8 @@ def quantize_pmf(pmf: np.ndarray, tail_mass: float) -> np.ndarray:
     """Return int32 frequencies (len(pmf) + 1, last = escape) summing to 2**PRECISION, all >= 1."""
     probs = np.append(np.asarray(pmf, dtype=np.float64), max(float(tail_mass), 0.0))
     probs = np.clip(probs, 0.0, None)
+    if not probs.sum() > 0:
+        probs = np.ones_like(probs)
     total = 1 << PRECISION
     if len(probs) >= total:
         raise ValueError(f"table of {len(probs)} symbols does not fit {PRECISION}-bit precision")

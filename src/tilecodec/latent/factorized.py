@@ -10,6 +10,8 @@ from ..entropy import FactorizedDensity, coder
 class FactorizedLatentCodec(nn.Module):
     """Codes an NCHW latent of ``channels`` channels with no side information."""
 
+    num_strings = 1
+
     def __init__(self, channels: int):
         super().__init__()
         self.density = FactorizedDensity(channels)

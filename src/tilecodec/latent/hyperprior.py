@@ -16,6 +16,8 @@ from .gaussian import GaussianLatentCodec
 class HyperpriorLatentCodec(nn.Module):
     """``mean_scale=True``: hyper_synthesis outputs 2C channels, scales then means."""
 
+    num_strings = 2
+
     def __init__(self, hyper_analysis: nn.Module, hyper_synthesis: nn.Module, z_channels: int,
                  mean_scale: bool, downsampling: int = 4):
         super().__init__()

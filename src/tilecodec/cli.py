@@ -1,0 +1,169 @@
+"""Command-line interface: argument parsing and printing only; the work is in the API."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import TilecodecError
+
+
+def _out_path(args, source: Path) -> Path:
+    out = Path(args.output)
+    if out.exists() and source.exists() and out.resolve() == source.resolve():
+        raise TilecodecError(f"{out}: output would overwrite the input")
+    if out.exists() and not args.force:
+        raise TilecodecError(f"{out}: already exists (use --force to overwrite)")
+    if not out.parent.is_dir():
+        raise TilecodecError(f"{out.parent}: no such directory")
+    return out
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise TilecodecError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise TilecodecError(f"{path}: is a directory") from None
+
+
+def cmd_compress(args) -> None:
+    from . import container, load
+    from .images import load_image
+    from .metrics import bpp
+
+    source = Path(args.input)
+    out = _out_path(args, source)
+    array = load_image(source)
+    data = load(args.model).compress(array, quality=args.quality)
+    container.write_atomic(out, data)
+    h, w = array.shape[:2]
+    print(f"{out}: {w}x{h}, {len(data)} bytes, {bpp(len(data), array):.4f} bpp")
+
+
+def cmd_decompress(args) -> None:
+    from . import info, load
+    from .images import save_image
+
+    data = _read(args.input)
+    out = _out_path(args, Path(args.input))
+    header = info(data)
+    array = load(header.model).decompress(data)
+    save_image(array, out)
+    print(f"{out}: {header.width}x{header.height}")
+
+
+def cmd_info(args) -> None:
+    from . import container
+
+    data = _read(args.input)
+    header, sections = container.unpack(data)
+    pixels = header.width * header.height
+    print(f"model:     {header.model} ({header.model_hash})")
+    print(f"size:      {header.width}x{header.height}, {header.channels} channel{'s' if header.channels > 1 else ''}")
+    print(f"quality:   {header.quality:g} (step {header.step:.4f})")
+    print(f"patches:   {'whole image' if header.patch == 0 else f'{header.patch} px, overlap {header.overlap}'}")
+    print(f"sections:  {len(sections)} ({', '.join(str(len(s)) for s in sections)} bytes)")
+    print(f"bytes:     {len(data)} ({8 * len(data) / pixels:.4f} bpp)")
+
+
+def cmd_models(args) -> None:
+    from . import zoo
+
+    for name, e in zoo.registry().items():
+        mark = " (default)" if name == zoo.DEFAULT_MODEL else ""
+        print(f"{name}{mark}: {e.architecture} {e.config}, {e.description}")
+
+
+def cmd_demo(args) -> None:
+    from .demo import run
+
+    for line in run(args.quality, args.model):
+        print(line)
+
+
+def cmd_train(args) -> None:
+    from .train import TrainConfig, train
+
+    cfg = TrainConfig(data=args.data, lmbda=args.lmbda, steps=args.steps, crop=args.crop, batch=args.batch,
+                      lr=args.lr, N=args.N, M=args.M, architecture=args.architecture)
+    train(cfg, Path(args.checkpoint), resume=args.resume, max_minutes=args.max_minutes)
+
+
+def cmd_export(args) -> None:
+    from .train import export
+
+    e = export(Path(args.checkpoint), args.name, args.description)
+    print(f"exported {e.name}: {e.file} sha256 {e.sha256[:16]}...")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tilecodec", description="Learned image compression on the CPU.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("compress", help="image -> .tlc file")
+    c.add_argument("input")
+    c.add_argument("-o", "--output", required=True)
+    c.add_argument("--model", default=None, help="model name (see `tilecodec models`)")
+    c.add_argument("--quality", type=float, default=75, help="0-100, higher is better (default 75)")
+    c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
+    c.set_defaults(run=cmd_compress)
+
+    d = sub.add_parser("decompress", help=".tlc file -> image (PNG)")
+    d.add_argument("input")
+    d.add_argument("-o", "--output", required=True)
+    d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
+    d.set_defaults(run=cmd_decompress)
+
+    i = sub.add_parser("info", help="print a .tlc file's header and sections")
+    i.add_argument("input")
+    i.set_defaults(run=cmd_info)
+
+    sub.add_parser("models", help="list the bundled models").set_defaults(run=cmd_models)
+
+    m = sub.add_parser("demo", help="code the bundled sample photo and compare with JPEG")
+    m.add_argument("--quality", type=float, default=75)
+    m.add_argument("--model", default=None)
+    m.set_defaults(run=cmd_demo)
+
+    t = sub.add_parser("train", help="train a model (resumable, time-boxed)")
+    t.add_argument("data", nargs="+", help="image folders, searched recursively")
+    t.add_argument("--checkpoint", required=True)
+    t.add_argument("--architecture", default="mean-scale-hyperprior")
+    t.add_argument("--N", type=int, default=128)
+    t.add_argument("--M", type=int, default=192)
+    t.add_argument("--lmbda", type=float, default=0.01)
+    t.add_argument("--steps", type=int, default=20000)
+    t.add_argument("--crop", type=int, default=128)
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--lr", type=float, default=8e-4)
+    t.add_argument("--resume", action="store_true")
+    t.add_argument("--max-minutes", type=float, default=None)
+    t.set_defaults(run=cmd_train)
+
+    e = sub.add_parser("export", help="turn a checkpoint into a bundled model")
+    e.add_argument("checkpoint")
+    e.add_argument("name")
+    e.add_argument("--description", default="")
+    e.set_defaults(run=cmd_export)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.run(args)
+    except TilecodecError as exc:
+        print(f"tilecodec: error: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"tilecodec: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tilecodec: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

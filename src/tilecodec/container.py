@@ -1,0 +1,142 @@
+"""The .tlc file format: a checked header, then length- and CRC32-framed sections.
+
+Layout (all integers little-endian)::
+
+    magic        4 bytes   b"\\x89TLC"
+    version      u8        FORMAT_VERSION
+    header_len   u16       length of the header body
+    header body            model name (u8 length + UTF-8), weights hash (8 ASCII hex),
+                           width u32, height u32, channels u8, quality f32, step f32,
+                           patch u16 (0 = whole image), overlap u16, section count u32
+    header_crc   u32       CRC32 of everything above
+    sections               each: length u32, crc32 u32, payload
+
+The file ends exactly after the last section. ``unpack`` checks every length, limit and
+CRC before the caller allocates anything, and raises ``BitstreamError`` otherwise.
+Knows nothing about neural networks.
+"""
+
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BitstreamError
+
+MAGIC = b"\x89TLC"
+FORMAT_VERSION = 1
+MAX_SIDE = 65535
+MAX_PIXELS = 1 << 28          # 268 megapixels
+MAX_SECTIONS = 1 << 20
+_FIXED = struct.Struct("<8sIIBffHHI")
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a decoder needs before reading any section."""
+
+    model: str
+    model_hash: str
+    width: int
+    height: int
+    channels: int
+    quality: float
+    step: float
+    sections: int
+    patch: int = 0
+    overlap: int = 0
+
+    def validate(self) -> None:
+        """Raise BitstreamError unless every field is within the format's limits."""
+        if not (1 <= self.width <= MAX_SIDE and 1 <= self.height <= MAX_SIDE) or self.width * self.height > MAX_PIXELS:
+            raise BitstreamError(f"header claims an impossible image size {self.width}x{self.height}")
+        if self.channels not in (1, 3):
+            raise BitstreamError(f"header claims {self.channels} channels; only 1 or 3 are valid")
+        if not (0.0 <= self.quality <= 100.0) or not (1e-3 <= self.step <= 1e3):
+            raise BitstreamError("header holds invalid coding parameters")
+        if not (1 <= self.sections <= MAX_SECTIONS) or self.overlap > self.patch:
+            raise BitstreamError("header holds an invalid section or patch layout")
+        if not self.model or len(self.model_hash) != 8:
+            raise BitstreamError("header names no valid model")
+
+
+def pack(header: Header, sections: list[bytes]) -> bytes:
+    """Serialize a header and its sections (``header.sections == len(sections)``)."""
+    if header.sections != len(sections):
+        raise ValueError("header.sections does not match the number of sections")
+    header.validate()
+    name = header.model.encode()
+    body = bytes([len(name)]) + name + _FIXED.pack(
+        header.model_hash.encode("ascii"), header.width, header.height, header.channels,
+        header.quality, header.step, header.patch, header.overlap, header.sections)
+    head = MAGIC + bytes([FORMAT_VERSION]) + struct.pack("<H", len(body)) + body
+    parts = [head, struct.pack("<I", zlib.crc32(head))]
+    for s in sections:
+        parts.append(struct.pack("<II", len(s), zlib.crc32(s)))
+        parts.append(s)
+    return b"".join(parts)
+
+
+def read_header(data: bytes) -> tuple[Header, int]:
+    """Parse and check the header; returns it and the offset of the first section."""
+    view = memoryview(data)
+    if len(view) < 7 or bytes(view[:4]) != MAGIC:
+        raise BitstreamError("not a tilecodec file (bad magic bytes)")
+    if view[4] != FORMAT_VERSION:
+        raise BitstreamError(f"unsupported format version {view[4]} (this tilecodec reads {FORMAT_VERSION})")
+    body_len = struct.unpack_from("<H", view, 5)[0]
+    end = 7 + body_len
+    if len(view) < end + 4:
+        raise BitstreamError("file is truncated inside its header")
+    if zlib.crc32(view[:end]) != struct.unpack_from("<I", view, end)[0]:
+        raise BitstreamError("header is corrupted (CRC mismatch)")
+    name_len = view[7]
+    if 8 + name_len + _FIXED.size != end:
+        raise BitstreamError("header has an invalid length")
+    try:
+        name = bytes(view[8: 8 + name_len]).decode()
+        fields = _FIXED.unpack_from(view, 8 + name_len)
+        model_hash = fields[0].decode("ascii")
+    except (UnicodeDecodeError, struct.error) as exc:
+        raise BitstreamError(f"header is malformed: {exc}") from None
+    header = Header(name, model_hash, fields[1], fields[2], fields[3], fields[4], fields[5],
+                    patch=fields[6], overlap=fields[7], sections=fields[8])
+    header.validate()
+    return header, end + 4
+
+
+def unpack(data: bytes) -> tuple[Header, list[bytes]]:
+    """Parse a whole file, checking every section's length and CRC32."""
+    header, pos = read_header(data)
+    view = memoryview(data)
+    sections = []
+    for i in range(header.sections):
+        if pos + 8 > len(view):
+            raise BitstreamError(f"file is truncated before section {i + 1} of {header.sections}")
+        length, crc = struct.unpack_from("<II", view, pos)
+        pos += 8
+        if pos + length > len(view):
+            raise BitstreamError(f"file is truncated inside section {i + 1} of {header.sections}")
+        payload = bytes(view[pos: pos + length])
+        if zlib.crc32(payload) != crc:
+            raise BitstreamError(f"section {i + 1} of {header.sections} is corrupted (CRC mismatch)")
+        sections.append(payload)
+        pos += length
+    if pos != len(view):
+        raise BitstreamError(f"file has {len(view) - pos} unexpected bytes after its last section")
+    return header, sections
+
+
+def write_atomic(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed at the end."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,100 @@
+"""The file format: damaged, random or foreign files only ever raise BitstreamError."""
+
+import struct
+import zlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import tilecodec
+from tilecodec import BitstreamError, container
+
+
+def _header(**kw):
+    fields = dict(model="msh-mse", model_hash="0123abcd", width=640, height=480, channels=3,
+                  quality=75.0, step=0.5, sections=2)
+    fields.update(kw)
+    return container.Header(**fields)
+
+
+def test_pack_unpack_round_trip():
+    header = _header(patch=256, overlap=16)
+    sections = [b"abc", b"", b"\x00" * 1000][:2]
+    h, s = container.unpack(container.pack(header, sections))
+    assert h == header and s == sections
+
+
+def _forge(header_fields: dict, sections=(b"x", b"y")) -> bytes:
+    """A file whose header and sections carry valid CRCs but whatever fields we like."""
+    h = _header(sections=len(sections))
+    name = h.model.encode()
+    f = dict(width=h.width, height=h.height, channels=h.channels, quality=h.quality, step=h.step)
+    f.update(header_fields)
+    body = bytes([len(name)]) + name + container._FIXED.pack(
+        h.model_hash.encode(), f["width"], f["height"], f["channels"], f["quality"], f["step"], 0, 0, len(sections))
+    head = container.MAGIC + bytes([container.FORMAT_VERSION]) + struct.pack("<H", len(body)) + body
+    out = head + struct.pack("<I", zlib.crc32(head))
+    for s in sections:
+        out += struct.pack("<II", len(s), zlib.crc32(s)) + s
+    return out
+
+
+@pytest.mark.parametrize("fields", [dict(width=10**6, height=10**6), dict(width=0), dict(width=60000, height=60000),
+                                    dict(channels=4), dict(quality=500.0), dict(step=0.0)])
+def test_absurd_headers_are_refused_before_allocation(fields):
+    with pytest.raises(BitstreamError):
+        container.unpack(_forge(fields))
+
+
+def test_wrong_model_is_refused(codec, small_photo):
+    data = codec.compress(small_photo)
+    h, sections = container.unpack(data)
+    other = container.pack(container.Header(**{**h.__dict__, "model_hash": "deadbeef"}), sections)
+    with pytest.raises(BitstreamError, match="model"):
+        codec.decompress(other)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_truncated_files_raise_bitstream_error(codec, small_file, data):
+    cut = data.draw(st.integers(0, len(small_file) - 1))
+    with pytest.raises(BitstreamError):
+        codec.decompress(small_file[:cut])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_bit_flips_raise_bitstream_error(codec, small_file, data):
+    pos = data.draw(st.integers(0, len(small_file) - 1))
+    bit = data.draw(st.integers(0, 7))
+    damaged = bytearray(small_file)
+    damaged[pos] ^= 1 << bit
+    with pytest.raises(BitstreamError):
+        codec.decompress(bytes(damaged))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=2000), st.booleans())
+def test_random_bytes_raise_bitstream_error(codec, blob, with_magic):
+    if with_magic:
+        blob = container.MAGIC + bytes([container.FORMAT_VERSION]) + blob
+    with pytest.raises(BitstreamError):
+        codec.decompress(blob)
+
+
+def test_info_reads_the_header(small_file):
+    h = tilecodec.info(small_file)
+    assert (h.width, h.height, h.channels, h.quality, h.model) == (64, 64, 3, 50.0, "msh-mse")
+
+
+def test_write_atomic_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "out.tlc"
+    target.write_bytes(b"old")
+
+    class Boom(bytes):
+        pass
+
+    with pytest.raises(TypeError):
+        container.write_atomic(target, object())  # fails while writing
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.tlc"]

@@ -1,0 +1,22 @@
+"""The real code length matches the model's estimate; quality moves the rate monotonically."""
+
+import torch
+
+from tilecodec.images import to_tensor
+from tilecodec.numerics import fast_transform
+
+
+def test_code_length_within_one_percent_of_estimated_rate(codec, photo):
+    model = codec.model
+    x = to_tensor(photo, model.downsampling)
+    with torch.no_grad():
+        y = fast_transform(model.analysis, x, model.fast)
+        _, likelihoods = model.latent_codec(y)
+    estimated_bits = sum(float(-torch.log2(v.double()).sum()) for v in likelihoods.values())
+    actual_bits = 8 * sum(len(s) for s in model.compress(x, 1.0))
+    assert abs(actual_bits / estimated_bits - 1) < 0.01, (actual_bits, estimated_bits)
+
+
+def test_rate_grows_monotonically_with_quality(codec, photo):
+    sizes = [len(codec.compress(photo, quality=q)) for q in (0, 10, 25, 40, 50, 60, 75, 90, 100)]
+    assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes), sizes
