@@ -90,10 +90,6 @@ def test_info_reads_the_header(small_file):
 def test_write_atomic_leaves_no_partial_file(tmp_path):
     target = tmp_path / "out.tlc"
     target.write_bytes(b"old")
-
-    class Boom(bytes):
-        pass
-
     with pytest.raises(TypeError):
         container.write_atomic(target, object())  # fails while writing
     assert target.read_bytes() == b"old"

@@ -97,6 +97,16 @@ def cmd_export(args) -> None:
     print(f"exported {e.name}: {e.file} sha256 {e.sha256[:16]}...")
 
 
+def cmd_bench(args) -> None:
+    from .bench import run_bench
+    from .bench.sweep import default_workers
+
+    run_bench(args.dataset, codecs=args.codecs, out=args.out, plot_path=args.plot, report_path=args.report,
+              references=args.reference, anchor=args.anchor, target_bpp=args.target_bpp,
+              target_psnr=args.target_psnr, workers=args.workers or default_workers(), threads=args.threads,
+              avif_speed=args.avif_speed, points=args.points)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tilecodec", description="Learned image compression on the CPU.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -140,6 +150,23 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true")
     t.add_argument("--max-minutes", type=float, default=None)
     t.set_defaults(run=cmd_train)
+
+    b = sub.add_parser("bench", help="rate-distortion benchmark against classical codecs")
+    b.add_argument("dataset", help="folder of images")
+    b.add_argument("--codecs", nargs="+", default=None,
+                   help="tilecodec-MODEL, jpeg, webp, jpeg2000, avif, jpegxl (default: all)")
+    b.add_argument("--out", default="results.json", help="results JSON (CompressAI schema per codec)")
+    b.add_argument("--plot", default=None, help="RD plot path (.png and .svg are written)")
+    b.add_argument("--report", default=None, help="self-contained HTML page of matched-bpp crops")
+    b.add_argument("--reference", nargs="*", default=[], help="published curves (CompressAI JSON) to add")
+    b.add_argument("--anchor", default=None, help="codec the BD-rate table is against (default jpeg)")
+    b.add_argument("--target-bpp", type=float, default=None, help="also bisect every codec to this bpp")
+    b.add_argument("--target-psnr", type=float, default=None, help="also bisect every codec to this PSNR")
+    b.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    b.add_argument("--threads", type=int, default=1, help="torch threads per worker")
+    b.add_argument("--avif-speed", type=int, default=6)
+    b.add_argument("--points", type=int, default=None, help="use only this many settings of each codec's sweep")
+    b.set_defaults(run=cmd_bench)
 
     e = sub.add_parser("export", help="turn a checkpoint into a bundled model")
     e.add_argument("checkpoint")

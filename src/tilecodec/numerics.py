@@ -10,12 +10,14 @@ from contextlib import contextmanager
 
 import torch
 
+ENTROPY_THREADS = 1
+
 
 @contextmanager
 def entropy_path():
-    """float32, no autocast, one thread: identical results on both sides of the channel."""
+    """float32, no autocast, ENTROPY_THREADS threads: identical results on both sides of the channel."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(ENTROPY_THREADS)
     try:
         with torch.autocast("cpu", enabled=False), torch.no_grad():
             yield
@@ -24,8 +26,9 @@ def entropy_path():
 
 
 def fast_transform(module: torch.nn.Module, x: torch.Tensor, enabled: bool) -> torch.Tensor:
-    """Run ``module`` under bf16 autocast with channels_last (if enabled); returns float32."""
+    """Run ``module`` under bf16 autocast with channels_last (if enabled); returns float32,
+    possibly in channels_last layout (call ``.contiguous()`` where the layout matters)."""
     if not enabled:
         return module(x.float())
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        return module(x.contiguous(memory_format=torch.channels_last)).float().contiguous()
+        return module(x.contiguous(memory_format=torch.channels_last)).float()

@@ -11,6 +11,7 @@ class FactorizedLatentCodec(nn.Module):
     """Codes an NCHW latent of ``channels`` channels with no side information."""
 
     num_strings = 1
+    variable_rate = False
 
     def __init__(self, channels: int):
         super().__init__()
@@ -25,14 +26,16 @@ class FactorizedLatentCodec(nn.Module):
     def _indexes(self, shape) -> np.ndarray:
         return np.broadcast_to(np.arange(shape[1]).reshape(1, -1, 1, 1), shape)
 
-    def compress(self, y: torch.Tensor) -> tuple[list[bytes], torch.Tensor]:
-        """Returns ([bytes], y_hat exactly as the decoder will see it)."""
+    def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False) -> tuple[list[bytes], torch.Tensor]:
+        """Returns ([bytes], y_hat exactly as the decoder will see it). Fixed rate: ``step`` must be 1."""
+        if step != 1.0:
+            raise ValueError("a factorized latent has a fixed rate; it cannot use another quantization step")
         med = self.density.medians.reshape(1, -1, 1, 1)
         symbols = torch.round(y.float() - med)
         data = coder.encode(symbols.numpy().astype(np.int64), self._indexes(y.shape), self.density.tables)
         return [data], symbols + med
 
-    def decompress(self, strings: list[bytes], shape: tuple[int, int]) -> torch.Tensor:
+    def decompress(self, strings: list[bytes], shape: tuple[int, int], step: float = 1.0) -> torch.Tensor:
         """Inverse of ``compress`` for a latent of spatial ``shape`` (batch of one)."""
         full = (1, self.density.channels, *shape)
         symbols = coder.decode(strings[0], self._indexes(full), self.density.tables)

@@ -8,7 +8,7 @@ means) of a Gaussian conditional for ``y``. Strings: ``[z_bytes, y_bytes]``.
 import torch
 from torch import nn
 
-from ..numerics import entropy_path
+from ..numerics import entropy_path, fast_transform
 from .factorized import FactorizedLatentCodec
 from .gaussian import GaussianLatentCodec
 
@@ -17,6 +17,7 @@ class HyperpriorLatentCodec(nn.Module):
     """``mean_scale=True``: hyper_synthesis outputs 2C channels, scales then means."""
 
     num_strings = 2
+    variable_rate = True
 
     def __init__(self, hyper_analysis: nn.Module, hyper_synthesis: nn.Module, z_channels: int,
                  mean_scale: bool, downsampling: int = 4):
@@ -44,8 +45,9 @@ class HyperpriorLatentCodec(nn.Module):
         return y_hat, {**y_lik, "z": z_lik["y"]}
 
     @torch.no_grad()
-    def compress(self, y: torch.Tensor, step: float = 1.0) -> tuple[list[bytes], torch.Tensor]:
-        z = self.hyper_analysis(y.float())
+    def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False) -> tuple[list[bytes], torch.Tensor]:
+        """``fast``: run the hyper-analysis in bf16 (encoder only; z is coded exactly)."""
+        z = fast_transform(self.hyper_analysis, y, fast).contiguous()
         z_strings, z_hat = self.z.compress(z)
         with entropy_path():
             scales, means = self._params(z_hat)

@@ -15,7 +15,6 @@ class CompressionModel(nn.Module):
 
     downsampling = 64          # image sides must be multiples of this
     latent_stride = 16         # y is this many times smaller than the image
-    variable_rate = True       # accepts a quantization step other than 1
     fast = True                # bf16 + channels_last transforms at inference
 
     def forward(self, x: torch.Tensor) -> dict:
@@ -33,22 +32,22 @@ class CompressionModel(nn.Module):
             if m is not self and hasattr(m, "update_tables"):
                 m.update_tables()
 
-    def _latent_call(self, method, *args):
-        if not self.variable_rate and args[-1] != 1.0:
-            raise ValueError(f"{type(self).__name__} has a fixed rate; it cannot use step {args[-1]}")
-        return method(*(args if self.variable_rate else args[:-1]))
+    @property
+    def variable_rate(self) -> bool:
+        """Whether ``compress`` accepts a quantization step other than 1."""
+        return self.latent_codec.variable_rate
 
     @torch.no_grad()
     def compress(self, x: torch.Tensor, step: float = 1.0) -> list[bytes]:
         """x: 1x3xHxW in [0, 1]; returns the latent strings."""
-        y = fast_transform(self.analysis, x, self.fast)
-        strings, _ = self._latent_call(self.latent_codec.compress, y, step)
+        y = fast_transform(self.analysis, x, self.fast).contiguous()
+        strings, _ = self.latent_codec.compress(y, step, self.fast)
         return strings
 
     @torch.no_grad()
     def decompress(self, strings: list[bytes], size: tuple[int, int], step: float = 1.0) -> torch.Tensor:
         """Inverse of ``compress`` for an image of (padded) ``size`` = (H, W); returns 1x3xHxW."""
         shape = (size[0] // self.latent_stride, size[1] // self.latent_stride)
-        y_hat = self._latent_call(self.latent_codec.decompress, strings, shape, step)
+        y_hat = self.latent_codec.decompress(strings, shape, step)
         body = fast_transform(self.synthesis[:-1], y_hat, self.fast)
         return self.synthesis[-1](body).clamp_(0, 1)

@@ -9,7 +9,6 @@ class FactorizedPrior(CompressionModel):
     """Each latent channel has its own learned density; no side information. Fixed rate."""
 
     downsampling = 16
-    variable_rate = False
 
     def __init__(self, N: int = 128, M: int = 192):
         super().__init__()

@@ -1,0 +1,213 @@
+"""Run codecs over images: measured points, cached per (codec, setting, image), in parallel.
+
+A *point* is one real encode and decode of one image at one setting: its size in bytes,
+bpp, PSNR (RGB and Y'), MS-SSIM and the encode/decode seconds. Points are appended to a
+JSON-lines cache as they finish, so an interrupted run keeps what it finished and a re-run
+only computes what is new. Worker processes ignore Ctrl-C; the parent cancels them.
+"""
+
+import hashlib
+import json
+import os
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from ..metrics import bpp, ms_ssim, ms_ssim_db, psnr, psnr_y
+from .codecs import BenchCodec, get_codec
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class BenchImage:
+    name: str
+    path: str
+    digest: str
+
+
+def find_images(folder) -> list[BenchImage]:
+    """Every image file directly in ``folder``, sorted, with a content digest."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: not a directory")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"{folder}: no images")
+    return [BenchImage(p.name, str(p), hashlib.sha1(p.read_bytes()).hexdigest()[:16]) for p in files]
+
+
+def read_rgb(path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def measure(codec: BenchCodec, image: np.ndarray, setting: float) -> tuple[dict, np.ndarray]:
+    """One real encode/decode: the point's numbers and the decoded pixels."""
+    t = time.perf_counter()
+    data = codec.encode(image, setting)
+    encode_s = time.perf_counter() - t
+    t = time.perf_counter()
+    out = codec.decode(data)
+    decode_s = time.perf_counter() - t
+    if out.shape != image.shape:
+        out = out.reshape(image.shape)
+    m = ms_ssim(image, out)
+    point = dict(setting=float(setting), bytes=len(data), bpp=bpp(len(data), image), psnr_rgb=psnr(image, out),
+                 psnr_y=psnr_y(image, out), ms_ssim=m, ms_ssim_db=ms_ssim_db(m) if m == m else float("nan"),
+                 encoding_time=encode_s, decoding_time=decode_s)
+    return point, out
+
+
+class Cache:
+    """Points keyed by (codec cache key, setting, image digest), persisted as JSON lines."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.points: dict[str, dict] = {}
+        if path and path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    rec = json.loads(line)
+                    self.points[rec["key"]] = rec
+                except (json.JSONDecodeError, KeyError):
+                    continue  # a line cut by an interrupted write
+
+    @staticmethod
+    def key(codec_key: str, setting: float, digest: str) -> str:
+        return f"{codec_key}|{float(setting):g}|{digest}"
+
+    def get(self, codec_key, setting, digest):
+        return self.points.get(self.key(codec_key, setting, digest))
+
+    def add(self, rec: dict) -> None:
+        self.points[rec["key"]] = rec
+        if self.path:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+
+
+_CODECS: dict = {}
+
+
+def _worker_init(threads: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _codec(name: str, avif_speed: int) -> BenchCodec:
+    if (name, avif_speed) not in _CODECS:
+        _CODECS[name, avif_speed] = get_codec(name, avif_speed)
+    return _CODECS[name, avif_speed]
+
+
+def _sweep_task(image: BenchImage, codec_name: str, avif_speed: int, settings: list) -> list[dict]:
+    codec = _codec(codec_name, avif_speed)
+    pixels = read_rgb(image.path)
+    out = []
+    for s in settings:
+        point, _ = measure(codec, pixels, s)
+        out.append(dict(key=Cache.key(codec.cache_key, s, image.digest), codec=codec.name, image=image.name, **point))
+    return out
+
+
+def run_tasks(fn, tasks: list[tuple], workers: int, threads: int, on_result, desc: str) -> None:
+    """Run ``fn(*task)`` for every task (in ``workers`` processes if > 1), calling
+    ``on_result`` as each finishes. Ctrl-C cancels what has not finished and re-raises."""
+    bar = tqdm(total=len(tasks), desc=desc, dynamic_ncols=True, disable=not tasks)
+    if workers <= 1:
+        for task in tasks:
+            on_result(fn(*task))
+            bar.update(1)
+        bar.close()
+        return
+    pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(threads,))
+    try:
+        futures = [pool.submit(fn, *task) for task in tasks]
+        for fut in as_completed(futures):
+            on_result(fut.result())
+            bar.update(1)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        raise
+    finally:
+        bar.close()
+    pool.shutdown()
+
+
+def thin(settings: tuple, points: int | None) -> tuple:
+    """``points`` settings spread evenly over ``settings`` (all of them if None)."""
+    if points is None or points >= len(settings):
+        return tuple(settings)
+    idx = np.unique(np.round(np.linspace(0, len(settings) - 1, max(points, 1))).astype(int))
+    return tuple(settings[i] for i in idx)
+
+
+def sweep(codec_names: list[str], images: list[BenchImage], cache: Cache, workers: int = 1,
+          threads: int = 1, avif_speed: int = 6, points: int | None = None) -> dict[str, list[dict]]:
+    """Every codec's sweep on every image: {codec name: [point, ...]} (cached points reused).
+    ``points`` thins each codec's sweep to that many settings."""
+    codecs = [get_codec(n, avif_speed) for n in codec_names]
+    for c in codecs:
+        c.sweep = thin(c.sweep, points)
+    tasks = []
+    for codec in codecs:
+        for image in images:
+            todo = [s for s in codec.sweep if cache.get(codec.cache_key, s, image.digest) is None]
+            if todo:
+                tasks.append((image, codec.name, avif_speed, todo))
+
+    def keep(records):
+        for rec in records:
+            cache.add(rec)
+
+    run_tasks(_sweep_task, tasks, workers, threads, keep, "bench")
+    return {c.name: [dict(cache.get(c.cache_key, s, im.digest)) for im in images for s in c.sweep] for c in codecs}
+
+
+def match(codec: BenchCodec, image: np.ndarray, metric: str, target: float, tol: float,
+          max_steps: int = 14) -> tuple[dict, np.ndarray]:
+    """Bisect the codec's knob so that ``metric`` ("bpp" or "psnr_rgb") lands near ``target``
+    (relative tolerance ``tol`` for bpp, absolute dB for PSNR). Returns the closest point
+    found and its decoded pixels."""
+    lo, hi = codec.knob
+    best = None
+
+    def error(p):
+        return abs(p[metric] / target - 1) if metric == "bpp" else abs(p[metric] - target)
+
+    for _ in range(max_steps):
+        mid = (lo + hi) / 2
+        if codec.integer:
+            mid = int(round(mid))
+        point, out = measure(codec, image, mid)
+        if best is None or error(point) < error(best[0]):
+            best = (point, out)
+        if error(point) <= tol:
+            break
+        if point[metric] < target:
+            lo = mid
+        else:
+            hi = mid
+        if codec.integer and hi - lo <= 1:
+            for s in (lo, hi):
+                point, out = measure(codec, image, s)
+                if error(point) < error(best[0]):
+                    best = (point, out)
+            break
+    return best
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
