@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = {"codec_eval": ROOT / "benchmarks" / "results" / "codec_eval.md"}
+TABLES = {"codec_eval": ROOT / "benchmarks" / "results" / "codec_eval.md",
+          "bench": ROOT / "benchmarks" / "results" / "bench.md"}
 
 readme = (ROOT / "README.md").read_text()
 for name, path in TABLES.items():

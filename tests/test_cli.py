@@ -47,6 +47,7 @@ def test_errors_are_one_line_and_leave_nothing(tmp_path, image_file):
     (tmp_path / "junk.png").write_bytes(b"not an image")
     _assert_clean_error(run("compress", tmp_path / "junk.png", "-o", out))
     _assert_clean_error(run("compress", image_file, "-o", out, "--quality", 101))
+    _assert_clean_error(run("compress", image_file, "-o", out, "--quality", "abc"))
     _assert_clean_error(run("compress", image_file, "-o", out, "--model", "no-such-model"))
     assert not out.exists()
     (tmp_path / "bad.tlc").write_bytes(b"\x89TLC garbage garbage")
@@ -63,3 +64,44 @@ def test_existing_output_is_kept_without_force(tmp_path, image_file):
     _assert_clean_error(run("compress", image_file, "-o", image_file, "--force"))
     assert run("compress", image_file, "-o", out, "--force").returncode == 0
     assert out.read_bytes() != b"precious"
+
+
+def test_ctrl_c_during_bench_keeps_finished_points(tmp_path, photo):
+    import signal
+    import time
+
+    data = tmp_path / "images"
+    data.mkdir()
+    for i in range(24):
+        y, x = (i * 5) % 120, (i * 11) % 280
+        Image.fromarray(np.ascontiguousarray(photo[y: y + 192, x: x + 224])).save(data / f"{i:02d}.png")
+    out = tmp_path / "out" / "r.json"
+    cache = tmp_path / "out" / ".r.cache.jsonl"
+    args = [sys.executable, "-m", "tilecodec", "bench", data, "--codecs", "jpeg", "webp", "--out", out,
+            "--workers", "1"]
+    proc = subprocess.Popen(list(map(str, args)), stderr=subprocess.PIPE, text=True)
+    while not (cache.exists() and cache.read_text().count("\n") >= 11) and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    kept = cache.read_text().splitlines()
+    assert 11 <= len(kept) < 24 * 21 and not out.exists()
+    r = run(*args[3:])
+    assert r.returncode == 0, r.stderr
+    lines = cache.read_text().splitlines()
+    assert lines[: len(kept)] == kept and len(lines) == 24 * 21  # only the missing points were added
+
+
+def test_patches_and_region_from_the_command_line(tmp_path, photo):
+    src, tlc, png = tmp_path / "p.png", tmp_path / "p.tlc", tmp_path / "r.png"
+    Image.fromarray(photo).save(src)
+    assert run("compress", src, "-o", tlc, "--patch", 128, "--overlap", 8, "--max-memory", "64M").returncode == 0
+    assert "128 px, overlap 8" in run("info", tlc).stdout
+    r = run("decompress", tlc, "-o", png, "--region", "10,20,30,40")
+    assert r.returncode == 0, r.stderr
+    assert np.asarray(Image.open(png)).shape == (40, 30, 3)
+    _assert_clean_error(run("decompress", tlc, "-o", tmp_path / "bad.png", "--region", "500,0,10,10"))
+    _assert_clean_error(run("decompress", tlc, "-o", tmp_path / "bad.png", "--region", "1,2"))
+    _assert_clean_error(run("compress", src, "-o", tmp_path / "bad.tlc", "--patch", 100))
+    assert not (tmp_path / "bad.png").exists() and not (tmp_path / "bad.tlc").exists()

@@ -3,13 +3,26 @@
 ``quality`` (0-100, higher is better) sets the latent quantization step
 ``step = 2 ** ((50 - quality) / 25)``: 4 at quality 0, 1 (the trained rate) at 50, 0.25
 at 100 (Theis et al., 2017). The rate grows monotonically with quality.
+
+Images larger than one patch are coded as overlapping patches (see ``tiling``), each
+its own sections of the file, blended back on decoding; ``patch=None`` codes the whole
+image at once.
 """
 
+from pathlib import Path
+
 import numpy as np
+import torch
 
 from . import container, zoo
 from .errors import BitstreamError, TilecodecError
 from .images import as_array, to_array, to_tensor
+from .tiling import OVERLAPS, Blender, PatchGrid
+
+DEFAULT_PATCH = 512
+DEFAULT_OVERLAP = 16
+DEFAULT_MAX_MEMORY = 1 << 30
+_BYTES_PER_PATCH_PIXEL = 400  # measured peak activation memory per pixel of a patch, with margin
 
 
 def step_for_quality(quality: float) -> float:
@@ -18,6 +31,24 @@ def step_for_quality(quality: float) -> float:
     if not 0.0 <= q <= 100.0:
         raise TilecodecError(f"quality must be between 0 and 100, got {quality}")
     return float(np.float32(2.0 ** ((50.0 - q) / 25.0)))
+
+
+def patches_at_once(patch: int, max_memory: int | None) -> int:
+    """How many patches to push through the transforms together within ``max_memory`` bytes."""
+    budget = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
+    return int(max(1, min(16, budget // (_BYTES_PER_PATCH_PIXEL * patch * patch))))
+
+
+def _batches(items: list, size: int):
+    """Consecutive runs of at most ``size`` items that share a patch size."""
+    run = []
+    for item in items:
+        if run and (len(run) == size or run[0].size != item.size):
+            yield run
+            run = []
+        run.append(item)
+    if run:
+        yield run
 
 
 class Codec:
@@ -31,30 +62,120 @@ class Codec:
     def name(self) -> str:
         return self.entry.name
 
-    def compress(self, image, quality: float = 75) -> bytes:
-        """PIL image or HxW(x3) uint8 array -> .tlc bytes."""
-        array = as_array(image)
-        step = step_for_quality(quality) if self.model.variable_rate else 1.0
-        height, width = array.shape[:2]
-        channels = 1 if array.ndim == 2 else 3
-        strings = self.model.compress(to_tensor(array, self.model.downsampling), step)
-        header = container.Header(self.entry.name, self.entry.short_hash, width, height, channels,
-                                  float(quality), step, sections=len(strings))
-        return container.pack(header, strings)
+    # -- encoding -------------------------------------------------------------------------
 
-    def decompress(self, data: bytes) -> np.ndarray:
-        """.tlc bytes -> HxWx3 (or HxW for grayscale) uint8 array; BitstreamError if invalid."""
-        header, sections = container.unpack(data)
+    def _plan(self, image, quality, patch, overlap):
+        array = as_array(image)
+        step = step_for_quality(quality)
+        if not self.model.variable_rate:
+            step = 1.0
+        height, width = array.shape[:2]
+        if patch is not None and (int(patch) != patch or patch % self.model.downsampling or patch <= 0):
+            raise TilecodecError(f"patch must be a positive multiple of {self.model.downsampling}, got {patch}")
+        if overlap not in OVERLAPS:
+            raise TilecodecError(f"overlap must be one of {', '.join(map(str, OVERLAPS))}, got {overlap}")
+        if patch is not None and patch < 2 * overlap:
+            raise TilecodecError(f"patch {patch} is too small for overlap {overlap}")
+        tiled = patch is not None and (width > patch or height > patch)
+        grid = PatchGrid(width, height, int(patch), overlap, self.model.downsampling) if tiled else None
+        header = container.Header(self.entry.name, self.entry.short_hash, width, height,
+                                  1 if array.ndim == 2 else 3, float(quality), step,
+                                  sections=self.model.latent_codec.num_strings * (len(grid) if grid else 1),
+                                  patch=int(patch) if tiled else 0, overlap=overlap if tiled else 0)
+        return array, step, grid, header
+
+    def _sections(self, array, step, grid, max_memory):
+        """Yield the file's sections in order, coding patches batch by batch."""
+        if grid is None:
+            for strings in self.model.compress(to_tensor(array, self.model.downsampling), step):
+                yield from strings
+            return
+        m = self.model.downsampling
+        for batch in _batches(grid.patches, patches_at_once(grid.patch, max_memory)):
+            x = torch.cat([to_tensor(array[p.y0: p.y1, p.x0: p.x1], m) for p in batch])
+            for strings in self.model.compress(x, step):
+                yield from strings
+
+    def compress(self, image, quality: float = 75, patch: int | None = DEFAULT_PATCH,
+                 overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None) -> bytes:
+        """PIL image or HxW(x3) uint8 array -> .tlc bytes.
+
+        ``patch``/``overlap``: patch size (a multiple of 64) and overlap in pixels; images
+        no larger than one patch, or ``patch=None``, are coded whole. ``max_memory`` (bytes)
+        bounds how many patches go through the transforms together.
+        """
+        array, step, grid, header = self._plan(image, quality, patch, overlap)
+        return container.pack(header, list(self._sections(array, step, grid, max_memory)))
+
+    def compress_to_file(self, image, path, quality: float = 75, patch: int | None = DEFAULT_PATCH,
+                         overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None) -> int:
+        """Like ``compress``, but streams sections into ``path`` as patches finish
+        (atomically: nothing is left at ``path`` on failure). Returns the file size."""
+        array, step, grid, header = self._plan(image, quality, patch, overlap)
+        return container.write_stream(path, header, self._sections(array, step, grid, max_memory))
+
+    # -- decoding -------------------------------------------------------------------------
+
+    def _check(self, data: bytes):
+        header, table = container.index(data)
         if (header.model, header.model_hash) != (self.entry.name, self.entry.short_hash):
             raise BitstreamError(f"file was made with model {header.model} ({header.model_hash}); "
                                  f"this codec is {self.entry.name} ({self.entry.short_hash})")
-        if len(sections) != self.model.latent_codec.num_strings:
-            raise BitstreamError(f"file has {len(sections)} sections; model expects "
-                                 f"{self.model.latent_codec.num_strings}")
+        n = self.model.latent_codec.num_strings
+        if header.patch:
+            try:
+                grid = PatchGrid(header.width, header.height, header.patch, header.overlap, self.model.downsampling)
+            except ValueError as exc:
+                raise BitstreamError(f"header holds an invalid patch layout: {exc}") from None
+        else:
+            grid = None
+        expected = n * (len(grid) if grid else 1)
+        if header.sections != expected:
+            raise BitstreamError(f"file has {header.sections} sections; its layout needs {expected}")
+        return header, table, grid
+
+    def decompress(self, data: bytes, region: tuple[int, int, int, int] | None = None,
+                   max_memory: int | None = None) -> np.ndarray:
+        """.tlc bytes -> HxWx3 (or HxW for grayscale) uint8 array; BitstreamError if invalid.
+
+        ``region=(x, y, w, h)`` decodes only the patches covering that box and returns it,
+        equal to the same box of a full decode.
+        """
+        header, table, grid = self._check(data)
+        box = self._region(header, region)
+        n = self.model.latent_codec.num_strings
         m = self.model.downsampling
-        size = (-(-header.height // m) * m, -(-header.width // m) * m)
-        x_hat = self.model.decompress(sections, size, header.step)
-        return to_array(x_hat, header.height, header.width, header.channels)
+        if grid is None:
+            strings = [container.section(data, e, i) for i, e in enumerate(table)]
+            size = (-(-header.height // m) * m, -(-header.width // m) * m)
+            x_hat = self.model.decompress([strings], size, header.step)
+            full = to_array(x_hat, header.height, header.width, header.channels)
+            x, y, w, h = box
+            return np.ascontiguousarray(full[y: y + h, x: x + w])
+        blender = Blender(grid, box, channels=header.channels)
+        needed = grid.covering(*box)
+        for batch in _batches(needed, patches_at_once(grid.patch, max_memory)):
+            strings = [[container.section(data, table[p.index * n + k], p.index * n + k) for k in range(n)]
+                       for p in batch]
+            ph, pw = batch[0].size
+            size = (-(-ph // m) * m, -(-pw // m) * m)
+            x_hat = self.model.decompress(strings, size, header.step)
+            for p, xi in zip(batch, x_hat):
+                pixels = xi[:, :ph, :pw].permute(1, 2, 0).float().numpy()
+                if header.channels == 1:
+                    pixels = pixels.mean(axis=2, keepdims=True)
+                blender.add(p, pixels)
+        out = blender.finish()
+        return out[:, :, 0] if header.channels == 1 else out
+
+    @staticmethod
+    def _region(header, region):
+        if region is None:
+            return 0, 0, header.width, header.height
+        x, y, w, h = (int(v) for v in region)
+        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > header.width or y + h > header.height:
+            raise TilecodecError(f"region {x},{y},{w},{h} is not inside the {header.width}x{header.height} image")
+        return x, y, w, h
 
 
 _CACHE: dict[str, Codec] = {}
@@ -77,3 +198,13 @@ def models() -> list[str]:
 def info(data: bytes) -> container.Header:
     """The checked header of a .tlc file."""
     return container.read_header(data)[0]
+
+
+def read_file(path) -> bytes:
+    """The bytes of a .tlc file, or TilecodecError."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise TilecodecError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise TilecodecError(f"{path}: is a directory") from None

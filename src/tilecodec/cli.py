@@ -4,7 +4,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from .api import DEFAULT_OVERLAP, DEFAULT_PATCH
 from .errors import TilecodecError
+from .tiling import OVERLAPS
 
 
 def _out_path(args, source: Path) -> Path:
@@ -18,45 +20,69 @@ def _out_path(args, source: Path) -> Path:
     return out
 
 
-def _read(path: str) -> bytes:
+def _region(text: str | None):
+    if text is None:
+        return None
     try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise TilecodecError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise TilecodecError(f"{path}: is a directory") from None
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise TilecodecError(f"--region must be x,y,w,h (four integers), got {text!r}") from None
+    return x, y, w, h
+
+
+def _memory(text: str | None):
+    if text is None:
+        return None
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    t = text.strip().lower().removesuffix("b")
+    try:
+        return int(float(t[:-1]) * units[t[-1]]) if t and t[-1] in units else int(t)
+    except ValueError:
+        raise TilecodecError(f"--max-memory must be bytes or a size like 512M or 2G, got {text!r}") from None
+
+
+def _patch(text: str):
+    if text.lower() in ("none", "0", "whole"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise TilecodecError(f"--patch must be a size in pixels or 'none', got {text!r}") from None
 
 
 def cmd_compress(args) -> None:
-    from . import container, load
+    from . import load
     from .images import load_image
     from .metrics import bpp
 
     source = Path(args.input)
     out = _out_path(args, source)
     array = load_image(source)
-    data = load(args.model).compress(array, quality=args.quality)
-    container.write_atomic(out, data)
+    size = load(args.model).compress_to_file(array, out, quality=args.quality, patch=_patch(args.patch),
+                                             overlap=args.overlap, max_memory=_memory(args.max_memory))
     h, w = array.shape[:2]
-    print(f"{out}: {w}x{h}, {len(data)} bytes, {bpp(len(data), array):.4f} bpp")
+    print(f"{out}: {w}x{h}, {size} bytes, {bpp(size, array):.4f} bpp")
 
 
 def cmd_decompress(args) -> None:
     from . import info, load
+    from .api import read_file
     from .images import save_image
 
-    data = _read(args.input)
+    data = read_file(args.input)
     out = _out_path(args, Path(args.input))
     header = info(data)
-    array = load(header.model).decompress(data)
+    region = _region(args.region)
+    array = load(header.model).decompress(data, region=region, max_memory=_memory(args.max_memory))
     save_image(array, out)
-    print(f"{out}: {header.width}x{header.height}")
+    print(f"{out}: {array.shape[1]}x{array.shape[0]}")
 
 
 def cmd_info(args) -> None:
     from . import container
+    from .api import read_file
 
-    data = _read(args.input)
+    data = read_file(args.input)
     header, sections = container.unpack(data)
     pixels = header.width * header.height
     print(f"model:     {header.model} ({header.model_hash})")
@@ -107,21 +133,35 @@ def cmd_bench(args) -> None:
               avif_speed=args.avif_speed, points=args.points)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line on stderr like every other error."""
+
+    def error(self, message):
+        self.exit(2, f"tilecodec: error: {message} (see tilecodec --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tilecodec", description="Learned image compression on the CPU.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="tilecodec", description="Learned image compression on the CPU.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     c = sub.add_parser("compress", help="image -> .tlc file")
     c.add_argument("input")
     c.add_argument("-o", "--output", required=True)
     c.add_argument("--model", default=None, help="model name (see `tilecodec models`)")
     c.add_argument("--quality", type=float, default=75, help="0-100, higher is better (default 75)")
+    c.add_argument("--patch", default=str(DEFAULT_PATCH),
+                   help=f"patch size in pixels, a multiple of 64, or 'none' for the whole image (default {DEFAULT_PATCH})")
+    c.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, choices=OVERLAPS,
+                   help=f"overlap between patches in pixels (default {DEFAULT_OVERLAP})")
+    c.add_argument("--max-memory", default=None, help="memory for patches processed together, e.g. 512M")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
     c.set_defaults(run=cmd_compress)
 
     d = sub.add_parser("decompress", help=".tlc file -> image (PNG)")
     d.add_argument("input")
     d.add_argument("-o", "--output", required=True)
+    d.add_argument("--region", default=None, help="decode only this box: x,y,w,h")
+    d.add_argument("--max-memory", default=None, help="memory for patches processed together, e.g. 512M")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
     d.set_defaults(run=cmd_decompress)
 

@@ -64,19 +64,8 @@ class Header:
 
 def pack(header: Header, sections: list[bytes]) -> bytes:
     """Serialize a header and its sections (``header.sections == len(sections)``)."""
-    if header.sections != len(sections):
-        raise ValueError("header.sections does not match the number of sections")
     header.validate()
-    name = header.model.encode()
-    body = bytes([len(name)]) + name + _FIXED.pack(
-        header.model_hash.encode("ascii"), header.width, header.height, header.channels,
-        header.quality, header.step, header.patch, header.overlap, header.sections)
-    head = MAGIC + bytes([FORMAT_VERSION]) + struct.pack("<H", len(body)) + body
-    parts = [head, struct.pack("<I", zlib.crc32(head))]
-    for s in sections:
-        parts.append(struct.pack("<II", len(s), zlib.crc32(s)))
-        parts.append(s)
-    return b"".join(parts)
+    return b"".join(_frames(header, sections))
 
 
 def read_header(data: bytes) -> tuple[Header, int]:
@@ -107,11 +96,12 @@ def read_header(data: bytes) -> tuple[Header, int]:
     return header, end + 4
 
 
-def unpack(data: bytes) -> tuple[Header, list[bytes]]:
-    """Parse a whole file, checking every section's length and CRC32."""
+def index(data: bytes) -> tuple[Header, list[tuple[int, int, int]]]:
+    """Header plus (offset, length, crc32) of every section, checking the framing and total
+    length but not the payload CRCs (``section`` checks those, for random access)."""
     header, pos = read_header(data)
     view = memoryview(data)
-    sections = []
+    table = []
     for i in range(header.sections):
         if pos + 8 > len(view):
             raise BitstreamError(f"file is truncated before section {i + 1} of {header.sections}")
@@ -119,14 +109,60 @@ def unpack(data: bytes) -> tuple[Header, list[bytes]]:
         pos += 8
         if pos + length > len(view):
             raise BitstreamError(f"file is truncated inside section {i + 1} of {header.sections}")
-        payload = bytes(view[pos: pos + length])
-        if zlib.crc32(payload) != crc:
-            raise BitstreamError(f"section {i + 1} of {header.sections} is corrupted (CRC mismatch)")
-        sections.append(payload)
+        table.append((pos, length, crc))
         pos += length
     if pos != len(view):
         raise BitstreamError(f"file has {len(view) - pos} unexpected bytes after its last section")
-    return header, sections
+    return header, table
+
+
+def section(data: bytes, entry: tuple[int, int, int], number: int = 0) -> bytes:
+    """The payload of one indexed section, after checking its CRC32."""
+    offset, length, crc = entry
+    payload = bytes(memoryview(data)[offset: offset + length])
+    if zlib.crc32(payload) != crc:
+        raise BitstreamError(f"section {number + 1} is corrupted (CRC mismatch)")
+    return payload
+
+
+def unpack(data: bytes) -> tuple[Header, list[bytes]]:
+    """Parse a whole file, checking every section's length and CRC32."""
+    header, table = index(data)
+    return header, [section(data, e, i) for i, e in enumerate(table)]
+
+
+def _frames(header: Header, sections):
+    name = header.model.encode()
+    body = bytes([len(name)]) + name + _FIXED.pack(
+        header.model_hash.encode("ascii"), header.width, header.height, header.channels,
+        header.quality, header.step, header.patch, header.overlap, header.sections)
+    head = MAGIC + bytes([FORMAT_VERSION]) + struct.pack("<H", len(body)) + body
+    yield head + struct.pack("<I", zlib.crc32(head))
+    count = 0
+    for s in sections:
+        count += 1
+        yield struct.pack("<II", len(s), zlib.crc32(s)) + s
+    if count != header.sections:
+        raise ValueError(f"header announces {header.sections} sections, {count} were written")
+
+
+def write_stream(path, header: Header, sections) -> int:
+    """Write a file section by section as ``sections`` (an iterable) produces them, through
+    a temporary file renamed at the end; returns the byte count."""
+    header.validate()
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    written = 0
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for frame in _frames(header, sections):
+                f.write(frame)
+                written += len(frame)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return written
 
 
 def write_atomic(path, data: bytes) -> None:

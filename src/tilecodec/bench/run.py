@@ -13,16 +13,17 @@ from .report import bd_pairs, curve, detail_crop, html_report, load_reference, m
 from .sweep import Cache, find_images, match, read_rgb, run_tasks, sweep
 
 
-def _match_task(image, codec_name, avif_speed, metric, target, tol, box):
-    from .sweep import _codec
+def _match_task(image, codec_name, avif_speed, metric, target, tol, box, known):
+    from .sweep import _codec, _record
 
     codec = _codec(codec_name, avif_speed)
-    point, out = match(codec, read_rgb(image.path), metric, target, tol)
+    point, out, new = match(codec, read_rgb(image.path), metric, target, tol, known)
     crop = None
     if box is not None:
         x, y, w, h = box
         crop = png_data_uri(np.ascontiguousarray(out[y: y + h, x: x + w]))
-    return dict(image=image.name, codec=codec.name, point=point, crop=crop)
+    return dict(image=image.name, codec=codec.name, point=point, crop=crop,
+                new=[_record(codec, image, p) for p in new])
 
 
 def _json_safe(obj):
@@ -66,11 +67,24 @@ def run_bench(dataset, codecs=None, out="results.json", plot_path=None, report_p
         targets.append(("psnr_rgb", float(target_psnr), 0.05))
     boxes = {i.name: detail_crop(read_rgb(i.path)) for i in images} if report_path else {}
     matched = {}
+    keys = {n: get_codec(n, avif_speed).cache_key for n in names}
+
+    def known(name, image):
+        prefix = f"{keys[name]}|"
+        return {p["setting"]: {k: v for k, v in p.items() if k not in ("key", "codec", "image", "digest")}
+                for key, p in cache.points.items() if key.startswith(prefix) and key.endswith(f"|{image.digest}")}
+
     for metric, target, tol in targets:
         results = []
-        tasks = [(i, n, avif_speed, metric, target, tol, boxes.get(i.name) if metric == "bpp" else None)
-                 for n in names for i in images]
-        run_tasks(_match_task, tasks, workers, threads, results.append, f"match {metric}={target:g}")
+
+        def keep(result):
+            results.append(result)
+            for rec in result.pop("new"):
+                cache.add(rec)
+
+        tasks = [(i, n, avif_speed, metric, target, tol, boxes.get(i.name) if metric == "bpp" else None,
+                  known(n, i)) for n in names for i in images]
+        run_tasks(_match_task, tasks, workers, threads, keep, f"match {metric}={target:g}")
         summary = {}
         for n in names:
             rs = [r["point"] for r in results if r["codec"] == n]

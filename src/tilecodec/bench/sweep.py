@@ -109,14 +109,15 @@ def _codec(name: str, avif_speed: int) -> BenchCodec:
     return _CODECS[name, avif_speed]
 
 
+def _record(codec: BenchCodec, image: BenchImage, point: dict) -> dict:
+    return dict(key=Cache.key(codec.cache_key, point["setting"], image.digest), codec=codec.name, image=image.name,
+                digest=image.digest, **point)
+
+
 def _sweep_task(image: BenchImage, codec_name: str, avif_speed: int, settings: list) -> list[dict]:
     codec = _codec(codec_name, avif_speed)
     pixels = read_rgb(image.path)
-    out = []
-    for s in settings:
-        point, _ = measure(codec, pixels, s)
-        out.append(dict(key=Cache.key(codec.cache_key, s, image.digest), codec=codec.name, image=image.name, **point))
-    return out
+    return [_record(codec, image, measure(codec, pixels, s)[0]) for s in settings]
 
 
 def run_tasks(fn, tasks: list[tuple], workers: int, threads: int, on_result, desc: str) -> None:
@@ -176,36 +177,40 @@ def sweep(codec_names: list[str], images: list[BenchImage], cache: Cache, worker
 
 
 def match(codec: BenchCodec, image: np.ndarray, metric: str, target: float, tol: float,
-          max_steps: int = 14) -> tuple[dict, np.ndarray]:
+          known: dict | None = None, max_steps: int = 14) -> tuple[dict, np.ndarray, list[dict]]:
     """Bisect the codec's knob so that ``metric`` ("bpp" or "psnr_rgb") lands near ``target``
-    (relative tolerance ``tol`` for bpp, absolute dB for PSNR). Returns the closest point
-    found and its decoded pixels."""
-    lo, hi = codec.knob
-    best = None
+    (relative tolerance ``tol`` for bpp, absolute dB for PSNR). ``known`` maps settings to
+    already measured points, which are reused. Returns the closest point, its decoded
+    pixels, and the points newly measured on the way."""
+    known = dict(known or {})
+    pixels, new = {}, []
+
+    def evaluate(setting):
+        setting = float(setting)
+        if setting not in known:
+            point, out = measure(codec, image, setting)
+            known[setting], pixels[setting] = point, out
+            new.append(point)
+        return known[setting]
 
     def error(p):
         return abs(p[metric] / target - 1) if metric == "bpp" else abs(p[metric] - target)
 
+    lo, hi = codec.knob
+    best = None
     for _ in range(max_steps):
-        mid = (lo + hi) / 2
-        if codec.integer:
-            mid = int(round(mid))
-        point, out = measure(codec, image, mid)
-        if best is None or error(point) < error(best[0]):
-            best = (point, out)
+        mid = int(round((lo + hi) / 2)) if codec.integer else (lo + hi) / 2
+        point = evaluate(mid)
+        best = point if best is None or error(point) < error(best) else best
         if error(point) <= tol:
             break
-        if point[metric] < target:
-            lo = mid
-        else:
-            hi = mid
+        lo, hi = (mid, hi) if point[metric] < target else (lo, mid)
         if codec.integer and hi - lo <= 1:
-            for s in (lo, hi):
-                point, out = measure(codec, image, s)
-                if error(point) < error(best[0]):
-                    best = (point, out)
+            best = min([best, evaluate(lo), evaluate(hi)], key=error)
             break
-    return best
+    setting = best["setting"]
+    out = pixels[setting] if setting in pixels else measure(codec, image, setting)[1]
+    return best, out, new
 
 
 def default_workers() -> int:

@@ -10,7 +10,7 @@ class CompressionModel(nn.Module):
     """Subclasses set ``analysis``, ``synthesis``, ``latent_codec`` and ``downsampling``.
 
     ``forward`` is for training (x in [0, 1], NCHW, sides divisible by ``downsampling``);
-    ``compress``/``decompress`` work on real bitstreams, batch of one.
+    ``compress``/``decompress`` work on real bitstreams, for batches of same-size images.
     """
 
     downsampling = 64          # image sides must be multiples of this
@@ -38,16 +38,16 @@ class CompressionModel(nn.Module):
         return self.latent_codec.variable_rate
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor, step: float = 1.0) -> list[bytes]:
-        """x: 1x3xHxW in [0, 1]; returns the latent strings."""
+    def compress(self, x: torch.Tensor, step: float = 1.0) -> list[list[bytes]]:
+        """x: Bx3xHxW in [0, 1], sides multiples of ``downsampling``; each image's latent strings.
+        The transforms run batched; the entropy path runs image by image."""
         y = fast_transform(self.analysis, x, self.fast).contiguous()
-        strings, _ = self.latent_codec.compress(y, step, self.fast)
-        return strings
+        return [self.latent_codec.compress(y[i: i + 1], step, self.fast)[0] for i in range(len(y))]
 
     @torch.no_grad()
-    def decompress(self, strings: list[bytes], size: tuple[int, int], step: float = 1.0) -> torch.Tensor:
-        """Inverse of ``compress`` for an image of (padded) ``size`` = (H, W); returns 1x3xHxW."""
+    def decompress(self, strings: list[list[bytes]], size: tuple[int, int], step: float = 1.0) -> torch.Tensor:
+        """Inverse of ``compress`` for images of (padded) ``size`` = (H, W); returns Bx3xHxW."""
         shape = (size[0] // self.latent_stride, size[1] // self.latent_stride)
-        y_hat = self.latent_codec.decompress(strings, shape, step)
+        y_hat = torch.cat([self.latent_codec.decompress(s, shape, step) for s in strings])
         body = fast_transform(self.synthesis[:-1], y_hat, self.fast)
         return self.synthesis[-1](body).clamp_(0, 1)
