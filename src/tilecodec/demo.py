@@ -18,7 +18,7 @@ def jpeg_bytes_for_psnr(array: np.ndarray, target: float) -> tuple[int, float, i
     def code(q):
         buf = io.BytesIO()
         Image.fromarray(array).save(buf, format="JPEG", quality=q)
-        return buf.tell(), psnr(array, np.asarray(Image.open(buf).convert(array.ndim == 2 and "L" or "RGB")))
+        return buf.tell(), psnr(array, np.asarray(Image.open(buf).convert("L" if array.ndim == 2 else "RGB")))
 
     lo, hi, best = 1, 100, None
     while lo <= hi:

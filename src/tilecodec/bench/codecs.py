@@ -5,6 +5,7 @@ bytes and back. ``sweep`` is the default list of settings, chosen to cover rough
 0.05 to 2 bpp on photos; ``knob`` is the range a bisection may search.
 """
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,16 +80,24 @@ def classical(name: str, avif_speed: int = 6) -> BenchCodec:
 
 
 class TilecodecModel(BenchCodec):
-    """A bundled tilecodec model, measured on real .tlc files."""
+    """A bundled tilecodec model, measured on real .tlc files.
 
-    def __init__(self, model: str):
+    ``patch=None`` codes whole images; otherwise overlapping patches of that size.
+    """
+
+    def __init__(self, model: str, patch: int | None = None, overlap: int | None = None):
         from .. import zoo
+        from ..api import DEFAULT_OVERLAP, DEFAULT_PATCH
 
         e = zoo.entry(model)
-        super().__init__(f"tilecodec-{model}", f"tilecodec {model} ({e.architecture})",
+        self.model, self.short_hash = model, e.short_hash
+        self.patch = DEFAULT_PATCH if patch is None else (None if patch == 0 else patch)
+        self.overlap = DEFAULT_OVERLAP if overlap is None else overlap
+        suffix = "" if patch is None and overlap is None else (
+            "@whole" if self.patch is None else f"@p{self.patch}n{self.overlap}")
+        layout = "whole image" if self.patch is None else f"patches {self.patch} px, overlap {self.overlap}"
+        super().__init__(f"tilecodec-{model}{suffix}", f"tilecodec {model} ({e.architecture}), {layout}",
                          (0, 10, 20, 35, 50, 65, 80, 100), (0.0, 100.0), integer=False)
-        self.model = model
-        self.short_hash = e.short_hash
 
     def _codec(self):
         from ..api import load
@@ -96,20 +105,29 @@ class TilecodecModel(BenchCodec):
         return load(self.model)
 
     def encode(self, image, setting):
-        return self._codec().compress(image, quality=float(setting))
+        return self._codec().compress(image, quality=float(setting), patch=self.patch, overlap=self.overlap)
 
     def decode(self, data):
         return self._codec().decompress(data)
 
     @property
     def cache_key(self):
-        return f"{self.name}|{self.short_hash}"
+        return f"{self.name}|{self.short_hash}|{self.patch}|{self.overlap}"
 
 
 def get_codec(name: str, avif_speed: int = 6) -> BenchCodec:
-    """``jpeg``, ``webp``, ``jpeg2000``, ``avif``, ``jpegxl`` or ``tilecodec-MODEL``."""
+    """``jpeg``, ``webp``, ``jpeg2000``, ``avif``, ``jpegxl`` or ``tilecodec-MODEL`` with an
+    optional layout: ``@whole`` (no patches) or ``@pPnN`` (patch P, overlap N)."""
     if name.startswith("tilecodec-"):
-        return TilecodecModel(name[len("tilecodec-"):])
+        model, _, layout = name[len("tilecodec-"):].partition("@")
+        if not layout:
+            return TilecodecModel(model)
+        if layout == "whole":
+            return TilecodecModel(model, patch=0, overlap=0)
+        m = re.fullmatch(r"p(\d+)n(\d+)", layout)
+        if not m:
+            raise ValueError(f"unknown tilecodec layout {layout!r}: use @whole or @pPnN, e.g. @p512n16")
+        return TilecodecModel(model, patch=int(m[1]), overlap=int(m[2]))
     return classical(name, avif_speed)
 
 
