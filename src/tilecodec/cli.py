@@ -112,7 +112,7 @@ def cmd_train(args) -> None:
     from .train import TrainConfig, train
 
     cfg = TrainConfig(data=args.data, lmbda=args.lmbda, steps=args.steps, crop=args.crop, batch=args.batch,
-                      lr=args.lr, N=args.N, M=args.M, architecture=args.architecture)
+                      lr=args.lr, N=args.N, M=args.M, architecture=args.architecture, init=args.init)
     train(cfg, Path(args.checkpoint), resume=args.resume, max_minutes=args.max_minutes)
 
 
@@ -187,7 +187,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--crop", type=int, default=128)
     t.add_argument("--batch", type=int, default=16)
     t.add_argument("--lr", type=float, default=8e-4)
-    t.add_argument("--resume", action="store_true")
+    t.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
+    t.add_argument("--init", default=None, help="start from a bundled model's weights (name or .safetensors)")
     t.add_argument("--max-minutes", type=float, default=None)
     t.set_defaults(run=cmd_train)
 

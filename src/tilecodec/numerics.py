@@ -27,8 +27,17 @@ def entropy_path():
 
 def fast_transform(module: torch.nn.Module, x: torch.Tensor, enabled: bool) -> torch.Tensor:
     """Run ``module`` under bf16 autocast with channels_last (if enabled); returns float32,
-    possibly in channels_last layout (call ``.contiguous()`` where the layout matters)."""
-    if not enabled:
-        return module(x.float())
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        return module(x.contiguous(memory_format=torch.channels_last)).float()
+    possibly in channels_last layout (call ``.contiguous()`` where the layout matters).
+
+    A non-finite bf16 result (seen rarely, and not reproducibly, from oneDNN kernels on
+    tiny feature maps) is recomputed in float32, so a NaN never reaches the coder.
+    """
+    if enabled:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = module(x.contiguous(memory_format=torch.channels_last)).float()
+        if torch.isfinite(out).all():
+            return out
+    out = module(x.float().contiguous())
+    if not torch.isfinite(out).all():
+        raise FloatingPointError("a transform produced non-finite values")
+    return out

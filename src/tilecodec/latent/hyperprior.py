@@ -46,7 +46,7 @@ class HyperpriorLatentCodec(nn.Module):
 
     @torch.no_grad()
     def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False) -> tuple[list[bytes], torch.Tensor]:
-        """``fast``: run the hyper-analysis in bf16 (encoder only; z is coded exactly)."""
+        """``fast``: allow bf16 for the hyper-analysis (encoder only; z is coded exactly)."""
         z = fast_transform(self.hyper_analysis, y, fast).contiguous()
         z_strings, z_hat = self.z.compress(z)
         with entropy_path():

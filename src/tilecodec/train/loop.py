@@ -38,6 +38,7 @@ class TrainConfig:
     bf16: bool = True
     workers: int = 1
     seed: int = 0
+    init: str | None = None  # start from these weights (a .safetensors file or a zoo model name)
 
 
 def rd_loss(out: dict, x: torch.Tensor, lmbda: float) -> dict:
@@ -55,6 +56,16 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+def _initial_weights(source: str) -> dict:
+    """State dict from a .safetensors file or a bundled model's name."""
+    from safetensors.torch import load_file
+
+    from .. import zoo
+
+    path = Path(source) if source.endswith(".safetensors") else zoo.entry(source).path
+    return load_file(path)
+
+
 def _save_atomic(obj, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
@@ -70,6 +81,8 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
     opt = torch.optim.Adam(main_params, lr=cfg.lr)
     aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
     step = 0
+    if cfg.init and not (resume and checkpoint.exists()):
+        model.load_state_dict(_initial_weights(cfg.init))
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"])
