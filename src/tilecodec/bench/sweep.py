@@ -197,17 +197,22 @@ def match(codec: BenchCodec, image: np.ndarray, metric: str, target: float, tol:
         return abs(p[metric] / target - 1) if metric == "bpp" else abs(p[metric] - target)
 
     lo, hi = codec.knob
-    best = None
+    best = min(known.values(), key=error, default=None)
+    for setting, p in known.items():  # narrow the bracket with what is already measured
+        if p[metric] < target:
+            lo = max(lo, setting)
+        else:
+            hi = min(hi, setting)
     for _ in range(max_steps):
+        if best is not None and error(best) <= tol:
+            break
+        if codec.integer and hi - lo <= 1:
+            best = min([p for p in (best, evaluate(lo), evaluate(hi)) if p is not None], key=error)
+            break
         mid = int(round((lo + hi) / 2)) if codec.integer else (lo + hi) / 2
         point = evaluate(mid)
         best = point if best is None or error(point) < error(best) else best
-        if error(point) <= tol:
-            break
         lo, hi = (mid, hi) if point[metric] < target else (lo, mid)
-        if codec.integer and hi - lo <= 1:
-            best = min([best, evaluate(lo), evaluate(hi)], key=error)
-            break
     setting = best["setting"]
     out = pixels[setting] if setting in pixels else measure(codec, image, setting)[1]
     return best, out, new
