@@ -1,8 +1,8 @@
 """Gaussian conditional with a fixed log-spaced scale table (Ballé et al., ICLR 2018).
 
 A latent element with predicted mean ``mu`` and scale ``sigma`` is coded as the integer
-``round((y - mu) / step)`` with the table row of the smallest tabulated scale >=
-``sigma / step``. The decoder returns ``symbol * step + mu``. ``step`` is the
+``round((y - mu) / step)`` with the table row of the tabulated scale nearest (in log)
+to ``sigma / step``. The decoder returns ``symbol * step + mu``. ``step`` is the
 quantization step (1 in training); larger steps give lower rates (Theis et al., 2017).
 """
 
@@ -46,9 +46,10 @@ class GaussianConditional(nn.Module):
             return lik.clamp_min(LIKELIHOOD_BOUND)
 
     def indexes(self, scales: torch.Tensor, step: float = 1.0) -> torch.Tensor:
-        """Table row for each element: the smallest tabulated scale >= scales / step."""
-        s = (scales.float() / step).contiguous()
-        return torch.bucketize(s, self.scale_table).clamp_(0, SCALE_LEVELS - 1)
+        """Table row for each element: the tabulated scale nearest to scales / step (in log)."""
+        s = (scales.float() / step).clamp(SCALE_MIN, SCALE_MAX)
+        spacing = (math.log(SCALE_MAX) - math.log(SCALE_MIN)) / (SCALE_LEVELS - 1)
+        return torch.round((torch.log(s) - math.log(SCALE_MIN)) / spacing).long().clamp_(0, SCALE_LEVELS - 1)
 
     @torch.no_grad()
     def update_tables(self) -> None:
