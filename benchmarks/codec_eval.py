@@ -21,7 +21,6 @@ import torch
 from PIL import Image
 
 import tilecodec
-from tilecodec.entropy.gaussian import GaussianConditional
 from tilecodec.images import to_tensor
 from tilecodec.metrics import psnr
 from tilecodec.numerics import entropy_path, fast_transform
