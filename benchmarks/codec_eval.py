@@ -23,26 +23,15 @@ from PIL import Image
 import tilecodec
 from tilecodec.images import to_tensor
 from tilecodec.metrics import psnr
-from tilecodec.numerics import entropy_path, fast_transform
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def estimated_bits(codec, array, step) -> float:
-    """The model's rate estimate for the symbols it actually codes at ``step``."""
-    m = codec.model
-    lc = m.latent_codec
+def estimated_bits(codec, array, quality) -> float:
+    """The model's rate estimate for the symbols it actually codes at ``quality``."""
     with torch.no_grad():
-        x = to_tensor(array, m.downsampling)
-        y = fast_transform(m.analysis, x, m.fast)
-        z = lc.hyper_analysis(y.float())
-        z_hat = lc.z.density.quantize(z, noise=False)
-        z_bits = -torch.log2(lc.z.density.likelihood(z_hat).double()).sum()
-        with entropy_path():
-            scales, means = lc._params(z_hat)
-        symbols = torch.round((y - means) / step)
-        y_lik = lc.y.gaussian.likelihood(symbols, scales / step, None)
-        return float(z_bits - torch.log2(y_lik.double()).sum())
+        y, step, s = codec.model.latent(to_tensor(array, codec.model.downsampling), quality)
+        return codec.model.latent_codec.estimate_bits(y, step, s)
 
 
 def timed(f, repeat=1):
@@ -80,7 +69,7 @@ def main() -> int:
         for q in args.qualities:
             data, enc = timed(lambda: codec.compress(img, quality=q))
             out, dec = timed(lambda: codec.decompress(data))
-            est = estimated_bits(codec, img, tilecodec.step_for_quality(q))
+            est = estimated_bits(codec, img, q)
             rows[q].append(dict(bpp=8 * len(data) / px, psnr=psnr(img, out), est_bpp=est / px,
                                 encode_s=enc, decode_s=dec))
         for q in args.jpeg_qualities:

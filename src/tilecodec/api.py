@@ -1,8 +1,8 @@
 """The Python API: ``load()``, ``Codec.compress()`` and ``Codec.decompress()``.
 
-``quality`` (0-100, higher is better) sets the latent quantization step
-``step = 2 ** ((50 - quality) / 25)``: 4 at quality 0, 1 (the trained rate) at 50, 0.25
-at 100 (Theis et al., 2017). The rate grows monotonically with quality.
+``quality`` (0-100, higher is better) picks the rate: a continuous level between the
+trained levels of a gain-unit model, or a latent quantization step (see
+``models.base``). The rate grows monotonically with quality.
 
 Images larger than one patch are coded as overlapping patches (see ``tiling``), each
 its own sections of the file, blended back on decoding; ``patch=None`` codes the whole
@@ -17,20 +17,13 @@ import torch
 from . import container, zoo
 from .errors import BitstreamError, TilecodecError
 from .images import as_array, to_array, to_tensor
+from .models.base import check_quality, step_for_quality  # noqa: F401 (public)
 from .tiling import OVERLAPS, Blender, PatchGrid
 
 DEFAULT_PATCH = 512
 DEFAULT_OVERLAP = 16
 DEFAULT_MAX_MEMORY = 1 << 30
 _BYTES_PER_PATCH_PIXEL = 400  # measured peak activation memory per pixel of a patch, with margin
-
-
-def step_for_quality(quality: float) -> float:
-    """The latent quantization step for a quality in [0, 100]."""
-    q = float(quality)
-    if not 0.0 <= q <= 100.0:
-        raise TilecodecError(f"quality must be between 0 and 100, got {quality}")
-    return float(np.float32(2.0 ** ((50.0 - q) / 25.0)))
 
 
 def patches_at_once(patch: int, max_memory: int | None) -> int:
@@ -66,9 +59,8 @@ class Codec:
 
     def _plan(self, image, quality, patch, overlap):
         array = as_array(image)
-        step = step_for_quality(quality)
-        if not self.model.variable_rate:
-            step = 1.0
+        quality = check_quality(quality)
+        step, _ = self.model.controls(quality)
         height, width = array.shape[:2]
         if patch is not None and (int(patch) != patch or patch % self.model.downsampling or patch <= 0):
             raise TilecodecError(f"patch must be a positive multiple of {self.model.downsampling}, got {patch}")
@@ -82,18 +74,18 @@ class Codec:
                                   1 if array.ndim == 2 else 3, float(quality), step,
                                   sections=self.model.latent_codec.num_strings * (len(grid) if grid else 1),
                                   patch=int(patch) if tiled else 0, overlap=overlap if tiled else 0)
-        return array, step, grid, header
+        return array, quality, grid, header
 
-    def _sections(self, array, step, grid, max_memory):
+    def _sections(self, array, quality, grid, max_memory):
         """Yield the file's sections in order, coding patches batch by batch."""
         if grid is None:
-            for strings in self.model.compress(to_tensor(array, self.model.downsampling), step):
+            for strings in self.model.compress(to_tensor(array, self.model.downsampling), quality):
                 yield from strings
             return
         m = self.model.downsampling
         for batch in _batches(grid.patches, patches_at_once(grid.patch, max_memory)):
             x = torch.cat([to_tensor(array[p.y0: p.y1, p.x0: p.x1], m) for p in batch])
-            for strings in self.model.compress(x, step):
+            for strings in self.model.compress(x, quality):
                 yield from strings
 
     def compress(self, image, quality: float = 75, patch: int | None = DEFAULT_PATCH,
@@ -104,15 +96,15 @@ class Codec:
         no larger than one patch, or ``patch=None``, are coded whole. ``max_memory`` (bytes)
         bounds how many patches go through the transforms together.
         """
-        array, step, grid, header = self._plan(image, quality, patch, overlap)
-        return container.pack(header, list(self._sections(array, step, grid, max_memory)))
+        array, quality, grid, header = self._plan(image, quality, patch, overlap)
+        return container.pack(header, list(self._sections(array, quality, grid, max_memory)))
 
     def compress_to_file(self, image, path, quality: float = 75, patch: int | None = DEFAULT_PATCH,
                          overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None) -> int:
         """Like ``compress``, but streams sections into ``path`` as patches finish
         (atomically: nothing is left at ``path`` on failure). Returns the file size."""
-        array, step, grid, header = self._plan(image, quality, patch, overlap)
-        return container.write_stream(path, header, self._sections(array, step, grid, max_memory))
+        array, quality, grid, header = self._plan(image, quality, patch, overlap)
+        return container.write_stream(path, header, self._sections(array, quality, grid, max_memory))
 
     # -- decoding -------------------------------------------------------------------------
 
@@ -129,6 +121,12 @@ class Codec:
                 raise BitstreamError(f"header holds an invalid patch layout: {exc}") from None
         else:
             grid = None
+        try:
+            step, _ = self.model.controls(header.quality)
+        except TilecodecError as exc:
+            raise BitstreamError(f"header holds an invalid quality: {exc}") from None
+        if step != header.step:
+            raise BitstreamError(f"header step {header.step} does not match quality {header.quality:g}")
         expected = n * (len(grid) if grid else 1)
         if header.sections != expected:
             raise BitstreamError(f"file has {header.sections} sections; its layout needs {expected}")
@@ -148,7 +146,7 @@ class Codec:
         if grid is None:
             strings = [container.section(data, e, i) for i, e in enumerate(table)]
             size = (-(-header.height // m) * m, -(-header.width // m) * m)
-            x_hat = self.model.decompress([strings], size, header.step)
+            x_hat = self.model.decompress([strings], size, header.quality)
             full = to_array(x_hat, header.height, header.width, header.channels)
             x, y, w, h = box
             return np.ascontiguousarray(full[y: y + h, x: x + w])
@@ -159,7 +157,7 @@ class Codec:
                        for p in batch]
             ph, pw = batch[0].size
             size = (-(-ph // m) * m, -(-pw // m) * m)
-            x_hat = self.model.decompress(strings, size, header.step)
+            x_hat = self.model.decompress(strings, size, header.quality)
             for p, xi in zip(batch, x_hat):
                 pixels = xi[:, :ph, :pw].permute(1, 2, 0).float().numpy()
                 if header.channels == 1:

@@ -112,7 +112,9 @@ def cmd_train(args) -> None:
     from .train import TrainConfig, train
 
     cfg = TrainConfig(data=args.data, lmbda=args.lmbda, steps=args.steps, crop=args.crop, batch=args.batch,
-                      lr=args.lr, N=args.N, M=args.M, architecture=args.architecture, init=args.init)
+                      lr=args.lr, N=args.N, M=args.M, architecture=args.architecture, init=args.init,
+                      lmbdas=args.lmbdas, init_lmbda=args.init_lmbda, eval_data=args.eval,
+                      eval_every=args.eval_every, workers=args.workers, warmup=args.warmup)
     train(cfg, Path(args.checkpoint), resume=args.resume, max_minutes=args.max_minutes)
 
 
@@ -182,7 +184,14 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--architecture", default="mean-scale-hyperprior")
     t.add_argument("--N", type=int, default=128)
     t.add_argument("--M", type=int, default=192)
-    t.add_argument("--lmbda", type=float, default=0.01)
+    t.add_argument("--lmbda", type=float, default=0.01, help="rate-distortion trade-off (single rate)")
+    t.add_argument("--lmbdas", type=float, nargs="+", default=None,
+                   help="variable rate: one gain-unit level per lambda, ascending")
+    t.add_argument("--init-lmbda", type=float, default=0.025, help="lambda the --init weights were trained at")
+    t.add_argument("--eval", default=None, help="held-out image folder coded with real bitstreams during training")
+    t.add_argument("--eval-every", type=int, default=1000)
+    t.add_argument("--workers", type=int, default=1, help="data-loading worker processes")
+    t.add_argument("--warmup", type=int, default=200)
     t.add_argument("--steps", type=int, default=20000)
     t.add_argument("--crop", type=int, default=128)
     t.add_argument("--batch", type=int, default=16)

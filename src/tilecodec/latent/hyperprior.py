@@ -3,11 +3,15 @@
 A hyper-latent ``z = hyper_analysis(y)`` is coded with a factorized density; the
 hyper-synthesis of its reconstruction predicts the scales (and, for mean-scale, the
 means) of a Gaussian conditional for ``y``. Strings: ``[z_bytes, y_bytes]``.
+
+With ``levels``, z has gain units too (Cui et al., 2021): ``z * gain(s)`` is coded and
+``z_hat * inverse_gain(s)`` feeds the hyper-synthesis.
 """
 
 import torch
 from torch import nn
 
+from ..layers import GainUnit
 from ..numerics import entropy_path, fast_transform
 from .factorized import FactorizedLatentCodec
 from .gaussian import GaussianLatentCodec
@@ -20,7 +24,7 @@ class HyperpriorLatentCodec(nn.Module):
     variable_rate = True
 
     def __init__(self, hyper_analysis: nn.Module, hyper_synthesis: nn.Module, z_channels: int,
-                 mean_scale: bool, downsampling: int = 4):
+                 mean_scale: bool, downsampling: int = 4, levels: int | None = None):
         super().__init__()
         self.hyper_analysis = hyper_analysis
         self.hyper_synthesis = hyper_synthesis
@@ -28,37 +32,63 @@ class HyperpriorLatentCodec(nn.Module):
         self.y = GaussianLatentCodec()
         self.mean_scale = mean_scale
         self.downsampling = downsampling
+        if levels:
+            self.z_gain = GainUnit(levels, z_channels)
+            self.z_inverse_gain = GainUnit(levels, z_channels)
+        else:
+            self.z_gain = self.z_inverse_gain = None
 
-    def _params(self, z_hat: torch.Tensor):
-        out = self.hyper_synthesis(z_hat.float())
+    def _params(self, z_hat: torch.Tensor, s: torch.Tensor | None):
+        z_hat = z_hat.float()
+        if self.z_inverse_gain is not None:
+            z_hat = self.z_inverse_gain(z_hat, s)
+        out = self.hyper_synthesis(z_hat)
         if self.mean_scale:
             scales, means = out.chunk(2, dim=1)
             return scales, means
         return out, None
 
-    def forward(self, y: torch.Tensor):
-        z = self.hyper_analysis(y)
+    def _z(self, z: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
+        return self.z_gain(z, s) if self.z_gain is not None else z
+
+    def forward(self, y: torch.Tensor, s: torch.Tensor | None = None):
+        z = self._z(self.hyper_analysis(y), s)
         z_hat, z_lik = self.z(z)
         with torch.autocast("cpu", enabled=False):
-            scales, means = self._params(z_hat)
+            scales, means = self._params(z_hat, s)
         y_hat, y_lik = self.y(y, scales, means)
         return y_hat, {**y_lik, "z": z_lik["y"]}
 
     @torch.no_grad()
-    def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False) -> tuple[list[bytes], torch.Tensor]:
+    def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False,
+                 s: torch.Tensor | None = None) -> tuple[list[bytes], torch.Tensor]:
         """``fast``: allow bf16 for the hyper-analysis (encoder only; z is coded exactly)."""
-        z = fast_transform(self.hyper_analysis, y, fast).contiguous()
+        z = self._z(fast_transform(self.hyper_analysis, y, fast).contiguous(), s)
         z_strings, z_hat = self.z.compress(z)
         with entropy_path():
-            scales, means = self._params(z_hat)
+            scales, means = self._params(z_hat, s)
         y_strings, y_hat = self.y.compress(y, scales, means, step)
         return z_strings + y_strings, y_hat
 
     @torch.no_grad()
-    def decompress(self, strings: list[bytes], shape: tuple[int, int], step: float = 1.0) -> torch.Tensor:
+    def decompress(self, strings: list[bytes], shape: tuple[int, int], step: float = 1.0,
+                   s: torch.Tensor | None = None) -> torch.Tensor:
         """``shape``: spatial size of y; the hyper-latent is ``downsampling`` times smaller."""
         zs = (shape[0] // self.downsampling, shape[1] // self.downsampling)
         z_hat = self.z.decompress(strings[:1], zs)
         with entropy_path():
-            scales, means = self._params(z_hat)
+            scales, means = self._params(z_hat, s)
         return self.y.decompress(strings[1:], scales, means, step)
+
+    @torch.no_grad()
+    def estimate_bits(self, y: torch.Tensor, step: float = 1.0, s: torch.Tensor | None = None) -> float:
+        """The model's own rate estimate (sum of -log2 likelihoods) for the symbols ``compress`` codes."""
+        z = self._z(self.hyper_analysis(y.float()), s)
+        z_hat = self.z.density.quantize(z, noise=False)
+        bits = -torch.log2(self.z.density.likelihood(z_hat).double()).sum()
+        with entropy_path():
+            scales, means = self._params(z_hat, s)
+        mu = means if means is not None else torch.zeros_like(y)
+        symbols = torch.round((y.float() - mu) / step)
+        bits -= torch.log2(self.y.gaussian.likelihood(symbols, scales / step, None).double()).sum()
+        return float(bits)

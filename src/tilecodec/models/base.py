@@ -1,25 +1,80 @@
-"""An image codec model = analysis + synthesis transforms + one latent codec."""
+"""An image codec model = analysis + synthesis transforms + one latent codec.
 
+``quality`` (0-100) controls the rate. A model with gain units (``lmbdas``, Cui et al.
+2021) maps it to a continuous rate level ``s = quality / 100 * (L - 1)`` between its L
+trained levels; otherwise it scales the latent quantization step,
+``step = 2 ** ((50 - quality) / 25)`` (Theis et al., 2017), or is fixed-rate.
+"""
+
+import numpy as np
 import torch
 from torch import nn
 
+from ..errors import TilecodecError
+from ..layers import GainUnit
 from ..numerics import fast_transform
 
 
-class CompressionModel(nn.Module):
-    """Subclasses set ``analysis``, ``synthesis``, ``latent_codec`` and ``downsampling``.
+def step_for_quality(quality: float) -> float:
+    """The latent quantization step for a quality in [0, 100] (models without gain units)."""
+    q = check_quality(quality)
+    return float(np.float32(2.0 ** ((50.0 - q) / 25.0)))
 
-    ``forward`` is for training (x in [0, 1], NCHW, sides divisible by ``downsampling``);
-    ``compress``/``decompress`` work on real bitstreams, for batches of same-size images.
+
+def check_quality(quality: float) -> float:
+    """``quality`` as the float32 value the file stores, or TilecodecError if outside [0, 100]."""
+    q = float(quality)
+    if not 0.0 <= q <= 100.0:
+        raise TilecodecError(f"quality must be between 0 and 100, got {quality}")
+    return float(np.float32(q))
+
+
+class CompressionModel(nn.Module):
+    """Subclasses set ``analysis``, ``synthesis``, ``latent_codec`` and, for variable
+    rate with gain units, ``gain``/``inverse_gain`` (see ``add_gain_units``).
+
+    ``forward`` is for training (x in [0, 1], NCHW, sides divisible by ``downsampling``;
+    ``s``: one rate level per image); ``compress``/``decompress`` work on real bitstreams,
+    for batches of same-size images.
     """
 
     downsampling = 64          # image sides must be multiples of this
     latent_stride = 16         # y is this many times smaller than the image
     fast = True                # bf16 + channels_last transforms at inference
 
-    def forward(self, x: torch.Tensor) -> dict:
+    def __init__(self):
+        super().__init__()
+        self.gain = self.inverse_gain = None
+        self.lmbdas: tuple = ()
+
+    def add_gain_units(self, lmbdas, channels: int) -> None:
+        """One trained rate level per lambda (ascending)."""
+        self.lmbdas = tuple(float(v) for v in lmbdas)
+        self.gain = GainUnit(len(self.lmbdas), channels)
+        self.inverse_gain = GainUnit(len(self.lmbdas), channels)
+
+    def init_gains(self, reference_lmbda: float) -> None:
+        """Start the gains where quantization-step scaling of a model trained at
+        ``reference_lmbda`` would be: gain ~ sqrt(lambda / reference)."""
+        with torch.no_grad():
+            log_g = 0.5 * torch.log(torch.tensor(self.lmbdas) / reference_lmbda)
+            self.gain.log_gain.copy_(log_g[:, None].expand_as(self.gain.log_gain))
+            self.inverse_gain.log_gain.copy_(-log_g[:, None].expand_as(self.inverse_gain.log_gain))
+
+    def controls(self, quality: float) -> tuple[float, float | None]:
+        """(quantization step, rate level or None) for ``quality``; encoder and decoder agree."""
+        q = check_quality(quality)
+        if self.gain is not None:
+            return 1.0, q / 100.0 * (len(self.lmbdas) - 1)
+        return (step_for_quality(q) if self.variable_rate else 1.0), None
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor | None = None) -> dict:
         y = self.analysis(x)
-        y_hat, likelihoods = self.latent_codec(y)
+        if self.gain is not None:
+            y = self.gain(y, s)
+        y_hat, likelihoods = self.latent_codec(y, s) if self.gain is not None else self.latent_codec(y)
+        if self.gain is not None:
+            y_hat = self.inverse_gain(y_hat, s)
         return {"x_hat": self.synthesis(y_hat), "likelihoods": likelihoods}
 
     def aux_loss(self) -> torch.Tensor:
@@ -34,20 +89,37 @@ class CompressionModel(nn.Module):
 
     @property
     def variable_rate(self) -> bool:
-        """Whether ``compress`` accepts a quantization step other than 1."""
-        return self.latent_codec.variable_rate
+        """Whether ``quality`` changes the rate."""
+        return self.gain is not None or self.latent_codec.variable_rate
+
+    def _level(self, s, batch: int):
+        return None if s is None else torch.full((batch,), float(s))
+
+    def latent(self, x: torch.Tensor, quality: float) -> tuple[torch.Tensor, float, torch.Tensor | None]:
+        """(y scaled by the gains, step, levels) for Bx3xHxW ``x``: what the latent codec codes."""
+        step, s = self.controls(quality)
+        y = fast_transform(self.analysis, x, self.fast).contiguous()
+        s = self._level(s, len(y))
+        if self.gain is not None:
+            y = self.gain(y, s)
+        return y, step, s
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor, step: float = 1.0) -> list[list[bytes]]:
+    def compress(self, x: torch.Tensor, quality: float) -> list[list[bytes]]:
         """x: Bx3xHxW in [0, 1], sides multiples of ``downsampling``; each image's latent strings.
         The transforms run batched; the entropy path runs image by image."""
-        y = fast_transform(self.analysis, x, self.fast).contiguous()
-        return [self.latent_codec.compress(y[i: i + 1], step, self.fast)[0] for i in range(len(y))]
+        y, step, s = self.latent(x, quality)
+        kw = {} if s is None else {"s": s[:1]}
+        return [self.latent_codec.compress(y[i: i + 1], step, self.fast, **kw)[0] for i in range(len(y))]
 
     @torch.no_grad()
-    def decompress(self, strings: list[list[bytes]], size: tuple[int, int], step: float = 1.0) -> torch.Tensor:
+    def decompress(self, strings: list[list[bytes]], size: tuple[int, int], quality: float) -> torch.Tensor:
         """Inverse of ``compress`` for images of (padded) ``size`` = (H, W); returns Bx3xHxW."""
+        step, s = self.controls(quality)
+        kw = {} if s is None else {"s": self._level(s, 1)}
         shape = (size[0] // self.latent_stride, size[1] // self.latent_stride)
-        y_hat = torch.cat([self.latent_codec.decompress(s, shape, step) for s in strings])
+        y_hat = torch.cat([self.latent_codec.decompress(st, shape, step, **kw) for st in strings])
+        if self.gain is not None:
+            y_hat = self.inverse_gain(y_hat, self._level(s, len(y_hat)))
         body = fast_transform(self.synthesis[:-1], y_hat, self.fast)
         return self.synthesis[-1](body).clamp_(0, 1)

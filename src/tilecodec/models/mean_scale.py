@@ -12,7 +12,8 @@ from .transforms import analysis_transform, synthesis_transform
 class MeanScaleHyperprior(CompressionModel):
     """Gaussian conditional whose means and scales come from a hyper-latent."""
 
-    def __init__(self, N: int = 128, M: int = 192):
+    def __init__(self, N: int = 128, M: int = 192, lmbdas: list | None = None):
+        """``lmbdas``: train one rate level per lambda with gain units (variable rate)."""
         super().__init__()
         self.analysis = analysis_transform(N, M)
         self.synthesis = synthesis_transform(N, M)
@@ -21,4 +22,7 @@ class MeanScaleHyperprior(CompressionModel):
         hyper_synthesis = nn.Sequential(deconv(N, M), nn.LeakyReLU(inplace=True),
                                         deconv(M, M * 3 // 2), nn.LeakyReLU(inplace=True),
                                         conv(M * 3 // 2, M * 2, 3, 1))
-        self.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N, mean_scale=True)
+        self.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N, mean_scale=True,
+                                                 levels=len(lmbdas) if lmbdas else None)
+        if lmbdas:
+            self.add_gain_units(lmbdas, M)

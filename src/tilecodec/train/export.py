@@ -16,6 +16,8 @@ def export(checkpoint: Path, name: str, description: str = "") -> zoo.ZooEntry:
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = state["config"]
     config = {"N": cfg["N"], "M": cfg["M"]}
+    if cfg.get("lmbdas"):
+        config["lmbdas"] = [float(v) for v in cfg["lmbdas"]]
     model = build(cfg["architecture"], **config)
     model.load_state_dict(state["model"])
     model.eval().update_tables()

@@ -1,7 +1,8 @@
 """Rate-distortion training: resumable, time-boxed, bf16 on CPU.
 
 Loss: ``lmbda * 255^2 * MSE + bpp`` (Ballé et al.); the factorized densities' quantile
-(aux) loss has its own optimizer. Adam with linear warm-up then cosine decay, gradient
+(aux) loss has its own optimizer. With ``lmbdas`` (gain units, one model for every rate),
+each crop of a batch draws a rate level and is weighted by that level's lambda. Adam with linear warm-up then cosine decay, gradient
 clipping. Checkpoints (model, optimizers, step, RNG state) are written atomically.
 """
 
@@ -13,7 +14,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -28,6 +31,7 @@ class TrainConfig:
     N: int = 128
     M: int = 192
     lmbda: float = 0.01
+    lmbdas: list | None = None  # variable rate: one trained level per lambda (ascending)
     crop: int = 128
     batch: int = 16
     lr: float = 8e-4
@@ -39,14 +43,26 @@ class TrainConfig:
     workers: int = 1
     seed: int = 0
     init: str | None = None  # start from these weights (a .safetensors file or a zoo model name)
+    init_lmbda: float = 0.025  # the lambda the ``init`` weights were trained at (seeds new gains)
+    eval_data: str | None = None  # held-out folder, coded with real bitstreams every eval_every steps
+    eval_every: int = 1000
+    eval_images: int = 4
+    eval_qualities: tuple = (0, 33, 67, 100)
+
+    def model_config(self) -> dict:
+        config = {"N": self.N, "M": self.M}
+        if self.lmbdas:
+            config["lmbdas"] = [float(v) for v in self.lmbdas]
+        return config
 
 
-def rd_loss(out: dict, x: torch.Tensor, lmbda: float) -> dict:
-    """``lmbda * 255^2 * mse + bpp`` with bpp from the likelihoods (float32)."""
-    pixels = x.shape[0] * x.shape[2] * x.shape[3]
-    bpp = sum(-torch.log2(lik).sum() for lik in out["likelihoods"].values()) / pixels
-    mse = torch.mean((out["x_hat"].float() - x) ** 2)
-    return {"loss": lmbda * 255**2 * mse + bpp, "bpp": bpp, "mse": mse}
+def rd_loss(out: dict, x: torch.Tensor, lmbda) -> dict:
+    """Mean over the batch of ``lmbda * 255^2 * mse + bpp`` with bpp from the likelihoods
+    (float32); ``lmbda`` is a number or one value per image."""
+    pixels = x.shape[2] * x.shape[3]
+    bpp = sum(-torch.log2(lik).flatten(1).sum(1) for lik in out["likelihoods"].values()) / pixels
+    mse = torch.mean((out["x_hat"].float() - x) ** 2, dim=(1, 2, 3))
+    return {"loss": torch.mean(lmbda * 255**2 * mse + bpp), "bpp": bpp.mean(), "mse": mse.mean()}
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -66,6 +82,15 @@ def _initial_weights(source: str) -> dict:
     return load_file(path)
 
 
+def _load_initial(model, weights: dict, init_lmbda: float) -> None:
+    """Load ``weights``; gain units they lack start as step scaling around ``init_lmbda``."""
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if unexpected or any("gain" not in k for k in missing):
+        raise ValueError(f"initial weights do not fit: missing {missing}, unexpected {unexpected}")
+    if missing:
+        model.init_gains(init_lmbda)
+
+
 def _save_atomic(obj, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
@@ -75,14 +100,14 @@ def _save_atomic(obj, path: Path) -> None:
 def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes: float | None = None) -> Path:
     """Train until ``cfg.steps`` or ``max_minutes``; always leaves a complete checkpoint."""
     torch.manual_seed(cfg.seed)
-    model = build(cfg.architecture, N=cfg.N, M=cfg.M).to(memory_format=torch.channels_last)
+    model = build(cfg.architecture, **cfg.model_config()).to(memory_format=torch.channels_last)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
     opt = torch.optim.Adam(main_params, lr=cfg.lr)
     aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
     step = 0
     if cfg.init and not (resume and checkpoint.exists()):
-        model.load_state_dict(_initial_weights(cfg.init))
+        _load_initial(model, _initial_weights(cfg.init), cfg.init_lmbda)
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"])
@@ -98,6 +123,8 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
     writer = csv.writer(log)
     if new_log:
         writer.writerow(["step", "seconds", "lr", "loss", "bpp", "psnr", "aux"])
+    evaluator = Evaluator(cfg, checkpoint.with_suffix(".eval.csv"), resume) if cfg.eval_data else None
+    levels = torch.tensor(cfg.lmbdas, dtype=torch.float32) if cfg.lmbdas else None
 
     def save():
         _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(),
@@ -115,9 +142,16 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
         x = next(it).contiguous(memory_format=torch.channels_last)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            out = model(x)
-        losses = rd_loss(out, x, cfg.lmbda)
+        if levels is not None:
+            s = torch.randint(len(levels), (x.shape[0],))
+            lmbda = levels[s]
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                out = model(x, s.float())
+        else:
+            lmbda = cfg.lmbda
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                out = model(x)
+        losses = rd_loss(out, x, lmbda)
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         torch.nn.utils.clip_grad_norm_(main_params, cfg.clip)
@@ -134,10 +168,53 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
             writer.writerow([step, round(time.time() - start), f"{lr_at(step, cfg):.2e}", f"{losses['loss'].item():.4f}",
                              f"{losses['bpp'].item():.4f}", f"{psnr:.2f}", f"{aux.item():.1f}"])
             log.flush()
+        if evaluator and step % cfg.eval_every == 0:
+            evaluator(model, step)
+            model.train()
         if time.time() - last_save > cfg.checkpoint_every_s:
             save()
             last_save = time.time()
     save()
     bar.close()
     log.close()
+    if evaluator:
+        evaluator.close()
     return checkpoint
+
+
+class Evaluator:
+    """Codes held-out images with real bitstreams (actual bpp, PSNR, MS-SSIM) and logs them."""
+
+    def __init__(self, cfg: TrainConfig, path: Path, resume: bool):
+        from .data import find_images
+
+        self.cfg = cfg
+        self.images = [np.asarray(Image.open(p).convert("RGB")) for p in find_images([cfg.eval_data])[: cfg.eval_images]]
+        new = not (resume and path.exists())
+        self.file = open(path, "w" if new else "a", newline="")  # noqa: SIM115 (open for the run)
+        self.writer = csv.writer(self.file)
+        if new:
+            self.writer.writerow(["step", "quality", "bpp", "psnr", "ms_ssim"])
+
+    @torch.no_grad()
+    def __call__(self, model, step: int) -> None:
+        from .. import zoo
+        from ..api import Codec
+        from ..metrics import ms_ssim, psnr
+
+        model.eval()
+        model.update_tables()
+        codec = Codec(model, zoo.ZooEntry("training", self.cfg.architecture, self.cfg.model_config(), "", "0" * 64))
+        for q in self.cfg.eval_qualities:
+            rows = []
+            for img in self.images:
+                data = codec.compress(img, quality=q)
+                out = codec.decompress(data)
+                rows.append((8 * len(data) / (img.shape[0] * img.shape[1]), psnr(img, out), ms_ssim(img, out)))
+            bpp, p, m = (float(np.mean(v)) for v in zip(*rows))
+            self.writer.writerow([step, q, f"{bpp:.4f}", f"{p:.2f}", f"{m:.4f}"])
+            tqdm.write(f"eval step {step} quality {q}: {bpp:.3f} bpp, {p:.2f} dB, MS-SSIM {m:.4f}")
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()

@@ -1,0 +1,34 @@
+"""Gain units (Cui et al., "Asymmetric gained deep image compression with continuous rate
+adaptation", CVPR 2021): one positive gain per channel for each trained rate level.
+
+A level ``s`` in ``[0, L-1]`` between two trained levels takes their gains' geometric
+interpolation, so one model covers a continuous range of rates.
+"""
+
+import torch
+from torch import nn
+
+
+class GainUnit(nn.Module):
+    """Multiplies NCHW ``x`` channel-wise by the gains of level ``s`` (one level per image)."""
+
+    def __init__(self, levels: int, channels: int):
+        super().__init__()
+        if levels < 2:
+            raise ValueError("gain units need at least two levels")
+        self.log_gain = nn.Parameter(torch.zeros(levels, channels))
+
+    @property
+    def levels(self) -> int:
+        return self.log_gain.shape[0]
+
+    def gains(self, s: torch.Tensor) -> torch.Tensor:
+        """``s``: levels, shape (B,), float32 -> gains of shape (B, C, 1, 1), float32."""
+        s = s.float().clamp(0, self.levels - 1)
+        lo = s.floor().long().clamp(max=self.levels - 2)
+        t = (s - lo).unsqueeze(1)
+        log_gain = self.log_gain.float()
+        return torch.exp((1 - t) * log_gain[lo] + t * log_gain[lo + 1])[:, :, None, None]
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        return x * self.gains(s).to(x.dtype)
