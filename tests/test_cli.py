@@ -105,3 +105,13 @@ def test_patches_and_region_from_the_command_line(tmp_path, photo):
     _assert_clean_error(run("decompress", tlc, "-o", tmp_path / "bad.png", "--region", "1,2"))
     _assert_clean_error(run("compress", src, "-o", tmp_path / "bad.tlc", "--patch", 100))
     assert not (tmp_path / "bad.png").exists() and not (tmp_path / "bad.tlc").exists()
+
+
+def test_compress_to_target_bpp(tmp_path, image_file):
+    tlc = tmp_path / "t.tlc"
+    r = run("compress", image_file, "-o", tlc, "--bpp", 1.5)
+    assert r.returncode == 0, r.stderr
+    assert abs(8 * tlc.stat().st_size / (64 * 64) / 1.5 - 1) <= 0.02
+    r = run("compress", image_file, "-o", tmp_path / "u.tlc", "--bpp", 500)
+    _assert_clean_error(r)
+    assert not (tmp_path / "u.tlc").exists()

@@ -3,6 +3,8 @@
 import pytest
 import torch
 
+from tilecodec import TilecodecError
+
 from tilecodec.images import to_tensor
 
 
@@ -20,3 +22,18 @@ def test_code_length_within_one_percent_of_estimated_rate(codec, photo, quality)
 def test_rate_grows_monotonically_with_quality(codec, photo):
     sizes = [len(codec.compress(photo, quality=q)) for q in (0, 10, 25, 40, 50, 60, 75, 90, 100)]
     assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes), sizes
+
+
+@pytest.mark.parametrize("target", [0.3, 1.0])
+def test_bpp_target_lands_within_two_percent(codec, photo, target):
+    data = codec.compress(photo, bpp=target)
+    actual = 8 * len(data) / (photo.shape[0] * photo.shape[1])
+    assert abs(actual / target - 1) <= 0.02, actual
+    assert codec.decompress(data).shape == photo.shape
+
+
+def test_unreachable_bpp_is_a_clear_error(codec, small_photo):
+    with pytest.raises(TilecodecError, match="outside what model"):
+        codec.compress(small_photo, bpp=60.0)
+    with pytest.raises(TilecodecError, match="positive"):
+        codec.compress(small_photo, bpp=-1)

@@ -89,20 +89,66 @@ class Codec:
                 yield from strings
 
     def compress(self, image, quality: float = 75, patch: int | None = DEFAULT_PATCH,
-                 overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None) -> bytes:
+                 overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None, bpp: float | None = None) -> bytes:
         """PIL image or HxW(x3) uint8 array -> .tlc bytes.
 
         ``patch``/``overlap``: patch size (a multiple of 64) and overlap in pixels; images
         no larger than one patch, or ``patch=None``, are coded whole. ``max_memory`` (bytes)
-        bounds how many patches go through the transforms together.
+        bounds how many patches go through the transforms together. ``bpp``: instead of
+        ``quality``, find the quality whose file is within 2% of this many bits per pixel.
         """
+        if bpp is not None:
+            return self._fit_bpp(image, bpp, patch=patch, overlap=overlap, max_memory=max_memory)
         array, quality, grid, header = self._plan(image, quality, patch, overlap)
         return container.pack(header, list(self._sections(array, quality, grid, max_memory)))
 
+    def _fit_bpp(self, image, bpp: float, tolerance: float = 0.02, **options) -> bytes:
+        """Bisect ``quality`` (in log-size, regula falsi with midpoint safeguard) until the
+        file is within ``tolerance`` of ``bpp``; TilecodecError if the model cannot reach it."""
+        array = as_array(image)
+        target = float(bpp) * array.shape[0] * array.shape[1] / 8
+        if not np.isfinite(target) or target <= 0:
+            raise TilecodecError(f"bpp must be a positive number, got {bpp}")
+        if not self.model.variable_rate:
+            raise TilecodecError(f"model {self.name} has a fixed rate; it cannot aim at a bpp")
+
+        def close(data):
+            return abs(len(data) / target - 1) <= tolerance
+
+        lo, hi = (0.0, self.compress(array, 0.0, **options)), (100.0, self.compress(array, 100.0, **options))
+        for q, data in (lo, hi):
+            if close(data):
+                return data
+        reach = [8 * len(d) / (array.shape[0] * array.shape[1]) for _, d in (lo, hi)]
+        if not len(lo[1]) < target < len(hi[1]):
+            raise TilecodecError(f"{bpp} bpp is outside what model {self.name} reaches on this image "
+                                 f"({reach[0]:.3f} to {reach[1]:.3f} bpp)")
+        best = min(lo, hi, key=lambda c: abs(len(c[1]) - target))
+        for i in range(30):
+            t = (np.log(target) - np.log(len(lo[1]))) / (np.log(len(hi[1])) - np.log(len(lo[1])))
+            q = lo[0] + (hi[0] - lo[0]) * (min(max(t, 0.05), 0.95) if i % 3 < 2 else 0.5)
+            data = self.compress(array, float(np.float32(q)), **options)
+            if close(data):
+                return data
+            best = min(best, (q, data), key=lambda c: abs(len(c[1]) - target))
+            if len(data) < target:
+                lo = (q, data)
+            else:
+                hi = (q, data)
+            if hi[0] - lo[0] < 1e-4:
+                break
+        return best[1]
+
     def compress_to_file(self, image, path, quality: float = 75, patch: int | None = DEFAULT_PATCH,
-                         overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None) -> int:
+                         overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None,
+                         bpp: float | None = None) -> int:
         """Like ``compress``, but streams sections into ``path`` as patches finish
-        (atomically: nothing is left at ``path`` on failure). Returns the file size."""
+        (atomically: nothing is left at ``path`` on failure). Returns the file size.
+        With ``bpp`` the quality search runs in memory first."""
+        if bpp is not None:
+            data = self.compress(image, patch=patch, overlap=overlap, max_memory=max_memory, bpp=bpp)
+            container.write_atomic(path, data)
+            return len(data)
         array, quality, grid, header = self._plan(image, quality, patch, overlap)
         return container.write_stream(path, header, self._sections(array, quality, grid, max_memory))
 

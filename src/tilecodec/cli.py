@@ -59,7 +59,7 @@ def cmd_compress(args) -> None:
     out = _out_path(args, source)
     array = load_image(source)
     size = load(args.model).compress_to_file(array, out, quality=args.quality, patch=_patch(args.patch),
-                                             overlap=args.overlap, max_memory=_memory(args.max_memory))
+                                             overlap=args.overlap, max_memory=_memory(args.max_memory), bpp=args.bpp)
     h, w = array.shape[:2]
     print(f"{out}: {w}x{h}, {size} bytes, {bpp(size, array):.4f} bpp")
 
@@ -151,6 +151,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", required=True)
     c.add_argument("--model", default=None, help="model name (see `tilecodec models`)")
     c.add_argument("--quality", type=float, default=75, help="0-100, higher is better (default 75)")
+    c.add_argument("--bpp", type=float, default=None,
+                   help="aim at this many bits per pixel (within 2%%) instead of a quality")
     c.add_argument("--patch", default=str(DEFAULT_PATCH),
                    help=f"patch size in pixels, a multiple of 64, or 'none' for the whole image (default {DEFAULT_PATCH})")
     c.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, choices=OVERLAPS,
