@@ -114,7 +114,8 @@ def cmd_train(args) -> None:
     cfg = TrainConfig(data=args.data, lmbda=args.lmbda, steps=args.steps, crop=args.crop, batch=args.batch,
                       lr=args.lr, N=args.N, M=args.M, architecture=args.architecture, init=args.init,
                       lmbdas=args.lmbdas, init_lmbda=args.init_lmbda, eval_data=args.eval,
-                      eval_every=args.eval_every, workers=args.workers, warmup=args.warmup)
+                      eval_every=args.eval_every, workers=args.workers, warmup=args.warmup,
+                      distortion=args.distortion, correlation=args.correlation, correlation_k=args.correlation_k)
     train(cfg, Path(args.checkpoint), resume=args.resume, max_minutes=args.max_minutes)
 
 
@@ -180,7 +181,7 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--model", default=None)
     m.set_defaults(run=cmd_demo)
 
-    t = sub.add_parser("train", help="train a model (resumable, time-boxed)")
+    t = sub.add_parser("train", help="train a model (resumable, time-boxed; run under torchrun for DDP)")
     t.add_argument("data", nargs="+", help="image folders, searched recursively")
     t.add_argument("--checkpoint", required=True)
     t.add_argument("--architecture", default="mean-scale-hyperprior")
@@ -194,8 +195,12 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--eval-every", type=int, default=1000)
     t.add_argument("--workers", type=int, default=1, help="data-loading worker processes")
     t.add_argument("--warmup", type=int, default=200)
+    t.add_argument("--distortion", choices=("mse", "ms-ssim"), default="mse")
+    t.add_argument("--correlation", type=float, default=0.0,
+                   help="alpha of the latent correlation loss (Ali et al., 2023); 0 = off")
+    t.add_argument("--correlation-k", type=int, default=5, help="window of the correlation loss")
     t.add_argument("--steps", type=int, default=20000)
-    t.add_argument("--crop", type=int, default=128)
+    t.add_argument("--crop", type=int, default=256)
     t.add_argument("--batch", type=int, default=16)
     t.add_argument("--lr", type=float, default=8e-4)
     t.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")

@@ -18,10 +18,10 @@ class FactorizedLatentCodec(nn.Module):
         self.density = FactorizedDensity(channels)
 
     def forward(self, y: torch.Tensor):
-        """Training: returns (y_hat with straight-through rounding, {"y": likelihoods})."""
+        """Training: returns (y_hat with straight-through rounding, {"y": likelihoods}, {})."""
         lik = self.density.likelihood(self.density.quantize(y, noise=self.training))
         y_round = self.density.quantize(y, noise=False)
-        return y + (y_round - y).detach(), {"y": lik}
+        return y + (y_round - y).detach(), {"y": lik}, {}
 
     def _indexes(self, shape) -> np.ndarray:
         return np.broadcast_to(np.arange(shape[1]).reshape(1, -1, 1, 1), shape)

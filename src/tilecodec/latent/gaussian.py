@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from ..entropy import GaussianConditional, coder
+from ..entropy.gaussian import SCALE_MIN
 
 
 class GaussianLatentCodec(nn.Module):
@@ -14,11 +15,13 @@ class GaussianLatentCodec(nn.Module):
         self.gaussian = GaussianConditional()
 
     def forward(self, y: torch.Tensor, scales: torch.Tensor, means: torch.Tensor | None):
-        """Training: likelihoods under additive noise; y_hat rounded (straight-through)."""
+        """Training: (y_hat rounded with a straight-through gradient, {"y": likelihoods under
+        additive noise}, {"normalized": (y - means) / scales})."""
         mu = means if means is not None else torch.zeros_like(y)
         noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else torch.round(y - mu) + mu
         y_hat = y + (torch.round(y - mu) + mu - y).detach()
-        return y_hat, {"y": self.gaussian.likelihood(noisy, scales, means)}
+        normalized = (y.float() - mu) / scales.float().clamp_min(SCALE_MIN)
+        return y_hat, {"y": self.gaussian.likelihood(noisy, scales, means)}, {"normalized": normalized}
 
     def compress(self, y, scales, means, step: float = 1.0) -> tuple[list[bytes], torch.Tensor]:
         """Returns ([bytes], y_hat exactly as the decoder will see it)."""

@@ -53,11 +53,11 @@ class HyperpriorLatentCodec(nn.Module):
 
     def forward(self, y: torch.Tensor, s: torch.Tensor | None = None):
         z = self._z(self.hyper_analysis(y), s)
-        z_hat, z_lik = self.z(z)
+        z_hat, z_lik, _ = self.z(z)
         with torch.autocast("cpu", enabled=False):
             scales, means = self._params(z_hat, s)
-        y_hat, y_lik = self.y(y, scales, means)
-        return y_hat, {**y_lik, "z": z_lik["y"]}
+        y_hat, y_lik, extras = self.y(y, scales, means)
+        return y_hat, {**y_lik, "z": z_lik["y"]}, extras
 
     @torch.no_grad()
     def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False,

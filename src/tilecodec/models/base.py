@@ -69,13 +69,15 @@ class CompressionModel(nn.Module):
         return (step_for_quality(q) if self.variable_rate else 1.0), None
 
     def forward(self, x: torch.Tensor, s: torch.Tensor | None = None) -> dict:
+        """{"x_hat", "likelihoods" (name -> tensor), and the latent codec's extras, e.g.
+        "normalized" = (y - mu) / sigma for a Gaussian conditional}."""
         y = self.analysis(x)
         if self.gain is not None:
             y = self.gain(y, s)
-        y_hat, likelihoods = self.latent_codec(y, s) if self.gain is not None else self.latent_codec(y)
+        y_hat, likelihoods, extras = self.latent_codec(y, s) if self.gain is not None else self.latent_codec(y)
         if self.gain is not None:
             y_hat = self.inverse_gain(y_hat, s)
-        return {"x_hat": self.synthesis(y_hat), "likelihoods": likelihoods}
+        return {"x_hat": self.synthesis(y_hat), "likelihoods": likelihoods, **extras}
 
     def aux_loss(self) -> torch.Tensor:
         """Sum of the factorized densities' quantile losses (trained with its own optimizer)."""

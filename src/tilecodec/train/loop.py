@@ -1,11 +1,15 @@
-"""Rate-distortion training: resumable, time-boxed, bf16 on CPU.
+"""Rate-distortion training: resumable, time-boxed, bf16 on CPU, DDP under torchrun.
 
-Loss: ``lmbda * 255^2 * MSE + bpp`` (Ballé et al.); the factorized densities' quantile
-(aux) loss has its own optimizer. With ``lmbdas`` (gain units, one model for every rate),
-each crop of a batch draws a rate level and is weighted by that level's lambda. Adam with linear warm-up then cosine decay, gradient
-clipping. Checkpoints (model, optimizers, step, RNG state) are written atomically.
+Loss: ``lmbda * D + bpp`` (Ballé et al.; see ``losses``); the factorized densities'
+quantile (aux) loss has its own optimizer. With ``lmbdas`` (gain units, one model for
+every rate), each crop of a batch draws a rate level and is weighted by that level's
+lambda. Adam with linear warm-up then cosine decay, gradient clipping. Checkpoints
+(model, optimizers, step, RNG state) are written atomically by rank 0; all ranks stop
+together on the deadline or Ctrl-C, and each checkpoint records every replica's
+parameter digest.
 """
 
+import copy
 import csv
 import math
 import os
@@ -21,7 +25,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..models import build
+from . import distributed
 from .data import RandomCrops
+from .losses import correlation_loss, rd_loss
 
 
 @dataclass
@@ -32,7 +38,11 @@ class TrainConfig:
     M: int = 192
     lmbda: float = 0.01
     lmbdas: list | None = None  # variable rate: one trained level per lambda (ascending)
-    crop: int = 128
+    distortion: str = "mse"  # or "ms-ssim" (lambda then weights 1 - MS-SSIM)
+    correlation: float = 0.0  # alpha of the latent correlation loss (Ali et al., 2023); 0 = off
+    correlation_k: int = 5
+    correlation_mask: list | None = None  # k*k weights; default: all but the centre
+    crop: int = 256
     batch: int = 16
     lr: float = 8e-4
     warmup: int = 200
@@ -54,15 +64,6 @@ class TrainConfig:
         if self.lmbdas:
             config["lmbdas"] = [float(v) for v in self.lmbdas]
         return config
-
-
-def rd_loss(out: dict, x: torch.Tensor, lmbda) -> dict:
-    """Mean over the batch of ``lmbda * 255^2 * mse + bpp`` with bpp from the likelihoods
-    (float32); ``lmbda`` is a number or one value per image."""
-    pixels = x.shape[2] * x.shape[3]
-    bpp = sum(-torch.log2(lik).flatten(1).sum(1) for lik in out["likelihoods"].values()) / pixels
-    mse = torch.mean((out["x_hat"].float() - x) ** 2, dim=(1, 2, 3))
-    return {"loss": torch.mean(lmbda * 255**2 * mse + bpp), "bpp": bpp.mean(), "mse": mse.mean()}
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -99,8 +100,10 @@ def _save_atomic(obj, path: Path) -> None:
 
 def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes: float | None = None) -> Path:
     """Train until ``cfg.steps`` or ``max_minutes``; always leaves a complete checkpoint."""
+    rank, world, device = distributed.setup()
+    main = rank == 0
     torch.manual_seed(cfg.seed)
-    model = build(cfg.architecture, **cfg.model_config()).to(memory_format=torch.channels_last)
+    model = build(cfg.architecture, **cfg.model_config()).to(device, memory_format=torch.channels_last)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
     opt = torch.optim.Adam(main_params, lr=cfg.lr)
@@ -109,77 +112,109 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
     if cfg.init and not (resume and checkpoint.exists()):
         _load_initial(model, _initial_weights(cfg.init), cfg.init_lmbda)
     if resume and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         aux_opt.load_state_dict(state["aux_optimizer"])
         step = state["step"]
         torch.set_rng_state(state["rng"])
+    torch.manual_seed(torch.initial_seed() + step + rank)  # each rank (and each resume) draws its own crops
+    net = distributed.wrap(model, [n for n, _ in model.named_parameters() if n.endswith("quantiles")])
     data = DataLoader(RandomCrops(cfg.data, cfg.crop), batch_size=cfg.batch, num_workers=cfg.workers,
                       persistent_workers=cfg.workers > 0)
-    log_path = checkpoint.with_suffix(".csv")
-    new_log = not log_path.exists() or not resume
-    log = open(log_path, "w" if new_log else "a", newline="")
-    writer = csv.writer(log)
-    if new_log:
-        writer.writerow(["step", "seconds", "lr", "loss", "bpp", "psnr", "aux"])
-    evaluator = Evaluator(cfg, checkpoint.with_suffix(".eval.csv"), resume) if cfg.eval_data else None
-    levels = torch.tensor(cfg.lmbdas, dtype=torch.float32) if cfg.lmbdas else None
+    log = _Log(checkpoint, cfg, resume) if main else None
+    evaluator = Evaluator(cfg, checkpoint.with_suffix(".eval.csv"), resume) if cfg.eval_data and main else None
+    levels = torch.tensor(cfg.lmbdas, dtype=torch.float32, device=device) if cfg.lmbdas else None
+    mask = torch.tensor(cfg.correlation_mask, dtype=torch.float32) if cfg.correlation_mask else None
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
 
     def save():
-        _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                      "aux_optimizer": aux_opt.state_dict(), "step": step, "rng": torch.get_rng_state(),
-                      "config": asdict(cfg)}, checkpoint)
+        digests = distributed.gather_digests(model)
+        if main:
+            _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                          "aux_optimizer": aux_opt.state_dict(), "step": step, "rng": torch.get_rng_state(),
+                          "config": asdict(cfg), "replica_digests": digests}, checkpoint)
 
     stop = {"now": False}
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
     start = last_save = time.time()
     deadline = start + max_minutes * 60 if max_minutes else float("inf")
     model.train()
-    bar = tqdm(total=cfg.steps, initial=step, dynamic_ncols=True)
+    bar = tqdm(total=cfg.steps, initial=step, dynamic_ncols=True, disable=not main)
     it = iter(data)
-    while step < cfg.steps and not stop["now"] and time.time() < deadline:
-        x = next(it).contiguous(memory_format=torch.channels_last)
+    while step < cfg.steps and not distributed.any_true(stop["now"] or time.time() > deadline, device):
+        x = next(it).to(device).contiguous(memory_format=torch.channels_last)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
-        if levels is not None:
-            s = torch.randint(len(levels), (x.shape[0],))
-            lmbda = levels[s]
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                out = model(x, s.float())
-        else:
-            lmbda = cfg.lmbda
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                out = model(x)
-        losses = rd_loss(out, x, lmbda)
+        s = torch.randint(len(levels), (x.shape[0],), device=device) if levels is not None else None
+        with autocast:
+            out = net(x, s.float()) if s is not None else net(x)
+        losses = rd_loss(out, x, levels[s] if s is not None else cfg.lmbda, cfg.distortion)
+        loss = losses["loss"]
+        if cfg.correlation:
+            losses["corr"] = correlation_loss(out["normalized"], cfg.correlation_k, mask)
+            loss = loss + cfg.correlation * losses["corr"]
         opt.zero_grad(set_to_none=True)
-        losses["loss"].backward()
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(main_params, cfg.clip)
         opt.step()
         aux = model.aux_loss()
         aux_opt.zero_grad(set_to_none=True)
         aux.backward()
+        distributed.average_gradients(aux_params)
         aux_opt.step()
         step += 1
         psnr = -10 * math.log10(max(losses["mse"].item(), 1e-10))
         bar.update(1)
-        bar.set_postfix(loss=f"{losses['loss'].item():.3f}", bpp=f"{losses['bpp'].item():.3f}", psnr=f"{psnr:.2f}")
-        if step % 50 == 0:
-            writer.writerow([step, round(time.time() - start), f"{lr_at(step, cfg):.2e}", f"{losses['loss'].item():.4f}",
-                             f"{losses['bpp'].item():.4f}", f"{psnr:.2f}", f"{aux.item():.1f}"])
-            log.flush()
-        if evaluator and step % cfg.eval_every == 0:
-            evaluator(model, step)
-            model.train()
-        if time.time() - last_save > cfg.checkpoint_every_s:
+        bar.set_postfix(loss=f"{loss.item():.3f}", bpp=f"{losses['bpp'].item():.3f}", psnr=f"{psnr:.2f}")
+        if main and step % 50 == 0:
+            log.write(step, time.time() - start, lr_at(step, cfg), loss.item(), losses["bpp"].item(), psnr,
+                      aux.item(), losses.get("corr"))
+        if step % cfg.eval_every == 0 and cfg.eval_data:
+            if evaluator:
+                evaluator(model, step, log.board)
+                model.train()
+            if distributed.active():
+                torch.distributed.barrier()
+        if distributed.any_true(time.time() - last_save > cfg.checkpoint_every_s, device):
             save()
             last_save = time.time()
     save()
     bar.close()
-    log.close()
+    if main:
+        log.close()
     if evaluator:
         evaluator.close()
+    distributed.cleanup()
     return checkpoint
+
+
+class _Log:
+    """CSV (``CKPT.csv``) and TensorBoard (``CKPT.tb/``) logs of the training curves."""
+
+    def __init__(self, checkpoint: Path, cfg: TrainConfig, resume: bool):
+        from torch.utils.tensorboard import SummaryWriter
+
+        path = checkpoint.with_suffix(".csv")
+        new = not (resume and path.exists())
+        self.file = open(path, "w" if new else "a", newline="")  # noqa: SIM115 (open for the run)
+        self.csv = csv.writer(self.file)
+        if new:
+            self.csv.writerow(["step", "seconds", "lr", "loss", "bpp", "psnr", "aux"])
+        self.board = SummaryWriter(str(checkpoint.with_suffix(".tb")))
+
+    def write(self, step, seconds, lr, loss, bpp, psnr, aux, corr=None):
+        self.csv.writerow([step, round(seconds), f"{lr:.2e}", f"{loss:.4f}", f"{bpp:.4f}", f"{psnr:.2f}", f"{aux:.1f}"])
+        self.file.flush()
+        for k, v in {"loss": loss, "bpp": bpp, "psnr": psnr, "aux": aux, "lr": lr}.items():
+            self.board.add_scalar(f"train/{k}", v, step)
+        if corr is not None:
+            self.board.add_scalar("train/correlation", float(corr), step)
+        self.board.flush()
+
+    def close(self):
+        self.file.close()
+        self.board.close()
 
 
 class Evaluator:
@@ -197,11 +232,13 @@ class Evaluator:
             self.writer.writerow(["step", "quality", "bpp", "psnr", "ms_ssim"])
 
     @torch.no_grad()
-    def __call__(self, model, step: int) -> None:
+    def __call__(self, model, step: int, board=None) -> None:
         from .. import zoo
         from ..api import Codec
         from ..metrics import ms_ssim, psnr
 
+        if next(model.parameters()).device.type != "cpu":
+            model = copy.deepcopy(model).cpu()
         model.eval()
         model.update_tables()
         codec = Codec(model, zoo.ZooEntry("training", self.cfg.architecture, self.cfg.model_config(), "", "0" * 64))
@@ -214,6 +251,9 @@ class Evaluator:
             bpp, p, m = (float(np.mean(v)) for v in zip(*rows))
             self.writer.writerow([step, q, f"{bpp:.4f}", f"{p:.2f}", f"{m:.4f}"])
             tqdm.write(f"eval step {step} quality {q}: {bpp:.3f} bpp, {p:.2f} dB, MS-SSIM {m:.4f}")
+            if board is not None:
+                for k, v in {"bpp": bpp, "psnr": p, "ms_ssim": m}.items():
+                    board.add_scalar(f"eval/q{q:g}/{k}", v, step)
         self.file.flush()
 
     def close(self) -> None:
