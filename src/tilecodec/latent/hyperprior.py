@@ -38,11 +38,15 @@ class HyperpriorLatentCodec(nn.Module):
         else:
             self.z_gain = self.z_inverse_gain = None
 
-    def _params(self, z_hat: torch.Tensor, s: torch.Tensor | None):
+    def _hyper(self, z_hat: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
+        """The hyper-synthesis of the (inverse-gained) hyper-latent, in float32."""
         z_hat = z_hat.float()
         if self.z_inverse_gain is not None:
             z_hat = self.z_inverse_gain(z_hat, s)
-        out = self.hyper_synthesis(z_hat)
+        return self.hyper_synthesis(z_hat)
+
+    def _params(self, z_hat: torch.Tensor, s: torch.Tensor | None):
+        out = self._hyper(z_hat, s)
         if self.mean_scale:
             scales, means = out.chunk(2, dim=1)
             return scales, means

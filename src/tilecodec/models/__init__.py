@@ -1,6 +1,7 @@
 """Architectures by stable name. Each is transforms + one latent codec."""
 
 from .base import CompressionModel
+from .checkerboard import CheckerboardHyperprior
 from .factorized import FactorizedPrior
 from .hyperprior import ScaleHyperprior
 from .mean_scale import MeanScaleHyperprior
@@ -9,6 +10,7 @@ ARCHITECTURES = {
     "factorized-prior": FactorizedPrior,
     "scale-hyperprior": ScaleHyperprior,
     "mean-scale-hyperprior": MeanScaleHyperprior,
+    "checkerboard-hyperprior": CheckerboardHyperprior,
 }
 
 
@@ -20,4 +22,4 @@ def build(architecture: str, **config) -> CompressionModel:
 
 
 __all__ = ["ARCHITECTURES", "build", "CompressionModel", "FactorizedPrior", "ScaleHyperprior",
-           "MeanScaleHyperprior"]
+           "MeanScaleHyperprior", "CheckerboardHyperprior"]

@@ -1,0 +1,31 @@
+"""Mean-scale hyperprior with a checkerboard context model (He et al., CVPR 2021), on
+the transforms of Minnen et al. (2018)."""
+
+from torch import nn
+
+from ..latent.checkerboard import CheckerboardLatentCodec
+from ..layers import conv, deconv
+from ..layers.masked import CheckerboardConv
+from .base import CompressionModel
+from .transforms import analysis_transform, synthesis_transform
+
+
+class CheckerboardHyperprior(CompressionModel):
+    """Two-pass parallel context model; ``lmbdas`` adds gain units (variable rate)."""
+
+    def __init__(self, N: int = 128, M: int = 192, lmbdas: list | None = None):
+        super().__init__()
+        self.analysis = analysis_transform(N, M)
+        self.synthesis = synthesis_transform(N, M)
+        hyper_analysis = nn.Sequential(conv(M, N, 3, 1), nn.LeakyReLU(inplace=True), conv(N, N),
+                                       nn.LeakyReLU(inplace=True), conv(N, N))
+        hyper_synthesis = nn.Sequential(deconv(N, M), nn.LeakyReLU(inplace=True),
+                                        deconv(M, M * 3 // 2), nn.LeakyReLU(inplace=True),
+                                        conv(M * 3 // 2, M * 2, 3, 1))
+        entropy_parameters = nn.Sequential(nn.Conv2d(M * 4, M * 10 // 3, 1), nn.LeakyReLU(inplace=True),
+                                           nn.Conv2d(M * 10 // 3, M * 8 // 3, 1), nn.LeakyReLU(inplace=True),
+                                           nn.Conv2d(M * 8 // 3, M * 2, 1))
+        self.latent_codec = CheckerboardLatentCodec(hyper_analysis, hyper_synthesis, CheckerboardConv(M, 2 * M),
+                                                    entropy_parameters, N, levels=len(lmbdas) if lmbdas else None)
+        if lmbdas:
+            self.add_gain_units(lmbdas, M)
