@@ -240,7 +240,7 @@ def main(argv=None) -> int:
     except TilecodecError as exc:
         print(f"tilecodec: error: {exc}", file=sys.stderr)
         return 1
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, FloatingPointError) as exc:
         print(f"tilecodec: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

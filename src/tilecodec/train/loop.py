@@ -84,12 +84,19 @@ def _initial_weights(source: str) -> dict:
 
 
 def _load_initial(model, weights: dict, init_lmbda: float) -> None:
-    """Load ``weights``; gain units they lack start as step scaling around ``init_lmbda``."""
-    missing, unexpected = model.load_state_dict(weights, strict=False)
-    if unexpected or any("gain" not in k for k in missing):
-        raise ValueError(f"initial weights do not fit: missing {missing}, unexpected {unexpected}")
-    if missing:
+    """Copy every tensor of ``weights`` whose name and shape fit ``model`` (another
+    architecture shares its transforms and hyperprior); new gain units start as step
+    scaling around ``init_lmbda``. Fails if nothing fits."""
+    own = model.state_dict()
+    fits = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
+    if not fits:
+        raise ValueError("the initial weights share no tensor with this architecture")
+    model.load_state_dict(fits, strict=False)
+    if model.gain is not None and "gain.log_gain" not in fits:
         model.init_gains(init_lmbda)
+    fresh = sorted({k.rsplit(".", 1)[0] for k, _ in model.named_parameters() if k not in fits})
+    if fresh:
+        tqdm.write(f"init: {len(fits)} of {len(own)} tensors loaded; fresh: {', '.join(fresh)}")
 
 
 def _save_atomic(obj, path: Path) -> None:
