@@ -4,10 +4,9 @@ the transforms of Minnen et al. (2018)."""
 from torch import nn
 
 from ..latent.checkerboard import CheckerboardLatentCodec
-from ..layers import conv, deconv
 from ..layers.masked import CheckerboardConv
 from .base import CompressionModel
-from .transforms import analysis_transform, synthesis_transform
+from .transforms import analysis_transform, mean_scale_hyper_transforms, synthesis_transform
 
 
 class CheckerboardHyperprior(CompressionModel):
@@ -17,11 +16,7 @@ class CheckerboardHyperprior(CompressionModel):
         super().__init__()
         self.analysis = analysis_transform(N, M)
         self.synthesis = synthesis_transform(N, M)
-        hyper_analysis = nn.Sequential(conv(M, N, 3, 1), nn.LeakyReLU(inplace=True), conv(N, N),
-                                       nn.LeakyReLU(inplace=True), conv(N, N))
-        hyper_synthesis = nn.Sequential(deconv(N, M), nn.LeakyReLU(inplace=True),
-                                        deconv(M, M * 3 // 2), nn.LeakyReLU(inplace=True),
-                                        conv(M * 3 // 2, M * 2, 3, 1))
+        hyper_analysis, hyper_synthesis = mean_scale_hyper_transforms(N, M)
         entropy_parameters = nn.Sequential(nn.Conv2d(M * 4, M * 10 // 3, 1), nn.LeakyReLU(inplace=True),
                                            nn.Conv2d(M * 10 // 3, M * 8 // 3, 1), nn.LeakyReLU(inplace=True),
                                            nn.Conv2d(M * 8 // 3, M * 2, 1))
