@@ -4,6 +4,10 @@ import subprocess
 import sys
 
 import numpy as np
+import torch
+
+from tilecodec import zoo
+from tilecodec.api import Codec
 
 DECODE = """
 import sys, torch, numpy as np, tilecodec
@@ -25,3 +29,24 @@ def test_decode_is_bit_identical_across_threads_and_processes(tmp_path, codec, p
 
 def test_encode_is_deterministic(codec, photo):
     assert codec.compress(photo, quality=40) == codec.compress(photo, quality=40)
+
+
+class _FaultyUnderBf16(torch.nn.Module):
+    """Wraps a transform; under bf16 autocast its output is garbage (as a faulty kernel's would be)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        out = self.inner(x)
+        return out * 1e30 if torch.is_autocast_enabled("cpu") else out
+
+
+def test_a_faulty_fast_transform_falls_back_to_float32_and_still_decodes(small_photo):
+    faulty, exact = (Codec(*zoo.load_model(zoo.DEFAULT_MODEL)) for _ in range(2))  # private copies
+    faulty.model.analysis = _FaultyUnderBf16(faulty.model.analysis)
+    exact.model.fast = False
+    data = faulty.compress(small_photo, quality=30)
+    assert data == exact.compress(small_photo, quality=30)
+    assert faulty.decompress(data).shape == small_photo.shape

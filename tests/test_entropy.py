@@ -1,11 +1,13 @@
 """Entropy coding: exact symbol round trips, table invariants, index clipping, bf16 safety."""
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
 from tilecodec.entropy import GaussianConditional, coder, quantize_pmf
 from tilecodec.entropy.tables import PRECISION
+from tilecodec.errors import BitstreamError
 from tilecodec.latent import FactorizedLatentCodec, GaussianLatentCodec
 from tilecodec.models import build
 
@@ -14,12 +16,29 @@ _gaussian.update_tables()
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(-2**40, 2**40), st.integers(0, 63)), min_size=0, max_size=300))
+@given(st.lists(st.tuples(st.integers(-coder.MAX_SYMBOL, coder.MAX_SYMBOL), st.integers(0, 63)), min_size=0, max_size=300))
 def test_values_survive_coding_exactly_including_far_tails(pairs):
     values = np.array([p[0] for p in pairs], dtype=np.int64)
     indexes = np.array([p[1] for p in pairs], dtype=np.int64)
     data = coder.encode(values, indexes, _gaussian.tables)
     np.testing.assert_array_equal(coder.decode(data, indexes, _gaussian.tables), values)
+
+
+def test_encoder_refuses_values_it_could_not_decode():
+    indexes = np.zeros(3, dtype=np.int64)
+    for bad in ([0.0, np.nan, 1.0], [0.0, np.inf, 1.0], [0.0, 0.5, 1.0], [0, coder.MAX_SYMBOL + 1, 0]):
+        with pytest.raises(FloatingPointError):
+            coder.encode(np.array(bad), indexes, _gaussian.tables)
+    with pytest.raises(ValueError):
+        coder.encode(np.zeros(3), np.array([0, -1, 0]), _gaussian.tables)
+
+
+def test_decoder_rejects_escape_values_out_of_range():
+    data = coder.encode(np.array([5000]), np.array([0]), _gaussian.tables)
+    n_words = int.from_bytes(data[:4], "little")
+    forged = data[: 4 + 4 * n_words] + coder._varints(np.array([2 ** 40]))
+    with pytest.raises(BitstreamError, match="out of range"):
+        coder.decode(forged, np.array([0]), _gaussian.tables)
 
 
 @settings(max_examples=50, deadline=None)

@@ -5,6 +5,9 @@ Elements sharing a row are coded in one vectorized call; values outside a row's 
 are coded as its escape symbol and stored exactly after the range-coded words as
 zigzag varints. ``decode`` needs the same ``indexes`` and ``tables`` and returns the
 exact ``values``. Layout: u32 word count, the words (little-endian u32), escapes.
+
+Values must be integers of magnitude at most ``MAX_SYMBOL`` (float32 holds them exactly):
+``encode`` refuses anything else, so it never writes a stream that cannot be decoded.
 """
 
 import numpy as np
@@ -15,6 +18,20 @@ RangeDecoder = constriction.stream.queue.RangeDecoder
 
 from ..errors import BitstreamError
 from .tables import CdfTables
+
+MAX_SYMBOL = 2 ** 24
+
+
+def _checked_values(values) -> np.ndarray:
+    """``values`` as flat int64; FloatingPointError if any is non-finite, fractional or too large."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        if not np.isfinite(values).all() or (np.abs(values) > MAX_SYMBOL).any() or (values != np.round(values)).any():
+            raise FloatingPointError("the latent holds non-finite or out-of-range values")
+    values = values.astype(np.int64).ravel()
+    if (np.abs(values) > MAX_SYMBOL).any():
+        raise FloatingPointError("the latent holds out-of-range values")
+    return values
 
 
 def _varints(values: np.ndarray) -> bytes:
@@ -57,9 +74,11 @@ def _groups(indexes: np.ndarray, rows: int):
 
 def encode(values: np.ndarray, indexes: np.ndarray, tables: CdfTables) -> bytes:
     """Code integer ``values`` (any shape) using table rows ``indexes`` (same shape)."""
-    values = np.asarray(values, dtype=np.int64).ravel()
+    values = _checked_values(values)
     indexes = np.asarray(indexes, dtype=np.int64).ravel()
     length = tables.length.numpy().astype(np.int64)
+    if indexes.shape != values.shape or (len(indexes) and (indexes.min() < 0 or indexes.max() >= len(length))):
+        raise ValueError("table indexes must match the values and name existing rows")
     offset = tables.offset.numpy().astype(np.int64)
     symbols = values - offset[indexes]
     escape = (symbols < 0) | (symbols >= length[indexes] - 1)
@@ -104,4 +123,6 @@ def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
         where = np.concatenate(order)
         escaped_at = where[escape[where]]
         values[escaped_at] = _read_varints(view[4 + 4 * n_words:], len(escaped_at))
+    if len(values) and np.abs(values).max() > MAX_SYMBOL:
+        raise BitstreamError("corrupt latent data: escape value out of range")
     return values.reshape(shape)

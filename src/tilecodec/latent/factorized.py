@@ -32,7 +32,7 @@ class FactorizedLatentCodec(nn.Module):
             raise ValueError("a factorized latent has a fixed rate; it cannot use another quantization step")
         med = self.density.medians.reshape(1, -1, 1, 1)
         symbols = torch.round(y.float() - med)
-        data = coder.encode(symbols.numpy().astype(np.int64), self._indexes(y.shape), self.density.tables)
+        data = coder.encode(symbols.numpy(), self._indexes(y.shape), self.density.tables)
         return [data], symbols + med
 
     def decompress(self, strings: list[bytes], shape: tuple[int, int], step: float = 1.0) -> torch.Tensor:

@@ -97,10 +97,12 @@ class CompressionModel(nn.Module):
     def _level(self, s, batch: int):
         return None if s is None else torch.full((batch,), float(s))
 
-    def latent(self, x: torch.Tensor, quality: float) -> tuple[torch.Tensor, float, torch.Tensor | None]:
-        """(y scaled by the gains, step, levels) for Bx3xHxW ``x``: what the latent codec codes."""
+    def latent(self, x: torch.Tensor, quality: float, fast: bool | None = None
+               ) -> tuple[torch.Tensor, float, torch.Tensor | None]:
+        """(y scaled by the gains, step, levels) for Bx3xHxW ``x``: what the latent codec codes.
+        ``fast`` defaults to ``self.fast``."""
         step, s = self.controls(quality)
-        y = fast_transform(self.analysis, x, self.fast).contiguous()
+        y = fast_transform(self.analysis, x, self.fast if fast is None else fast).contiguous()
         s = self._level(s, len(y))
         if self.gain is not None:
             y = self.gain(y, s)
@@ -109,10 +111,20 @@ class CompressionModel(nn.Module):
     @torch.no_grad()
     def compress(self, x: torch.Tensor, quality: float) -> list[list[bytes]]:
         """x: Bx3xHxW in [0, 1], sides multiples of ``downsampling``; each image's latent strings.
-        The transforms run batched; the entropy path runs image by image."""
-        y, step, s = self.latent(x, quality)
+        The transforms run batched; the entropy path runs image by image. If the fast (bf16)
+        transforms yield latents the coder refuses (non-finite or out of range, a rare oneDNN
+        fault on small inputs), the batch is coded again in float32."""
+        try:
+            return self._compress(x, quality, self.fast)
+        except FloatingPointError:
+            if not self.fast:
+                raise
+            return self._compress(x, quality, False)
+
+    def _compress(self, x: torch.Tensor, quality: float, fast: bool) -> list[list[bytes]]:
+        y, step, s = self.latent(x, quality, fast)
         kw = {} if s is None else {"s": s[:1]}
-        return [self.latent_codec.compress(y[i: i + 1], step, self.fast, **kw)[0] for i in range(len(y))]
+        return [self.latent_codec.compress(y[i: i + 1], step, fast, **kw)[0] for i in range(len(y))]
 
     @torch.no_grad()
     def decompress(self, strings: list[list[bytes]], size: tuple[int, int], quality: float) -> torch.Tensor:
