@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..errors import TilecodecError
-from ..layers import GainUnit
+from ..layers import GainUnit, subpixel_deconv
 from ..numerics import fast_transform
 
 
@@ -136,4 +136,6 @@ class CompressionModel(nn.Module):
         if self.gain is not None:
             y_hat = self.inverse_gain(y_hat, self._level(s, len(y_hat)))
         body = fast_transform(self.synthesis[:-1], y_hat, self.fast)
-        return self.synthesis[-1](body).clamp_(0, 1)
+        last = self.synthesis[-1]
+        out = subpixel_deconv(body, last) if isinstance(last, nn.ConvTranspose2d) else last(body)
+        return out.clamp_(0, 1)
