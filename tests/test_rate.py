@@ -9,16 +9,16 @@ from tilecodec.images import to_tensor
 
 
 @pytest.mark.parametrize("quality", [5, 60, 95])
-def test_code_length_never_exceeds_the_estimated_rate_by_more_than_one_percent(codec, photo, quality):
+def test_code_length_is_within_one_percent_of_the_estimated_rate(codec, photo, quality):
     model = codec.model
     x = to_tensor(photo, model.downsampling)
     with torch.no_grad():
         y, step, s = model.latent(x, quality)
         estimated_bits = model.latent_codec.estimate_bits(y, step, s)
     actual_bits = 8 * sum(len(s) for s in model.compress(x, quality)[0])
-    # the coder never costs more than 1% over the estimate; at high quality the current model's
-    # files come out up to 2.3% below it (cause not yet found), so the lower bound is 3%
-    assert 0.97 < actual_bits / estimated_bits < 1.01, (actual_bits, estimated_bits)
+    # within 1% either way: the estimate uses the calibrated scale floors the coder uses (without
+    # them, +-1 symbols at tiny scales cost 18.5 bits by the float estimate but 16 by the tables)
+    assert 0.99 < actual_bits / estimated_bits < 1.01, (actual_bits, estimated_bits)
 
 
 def test_rate_grows_monotonically_with_quality(codec, photo):

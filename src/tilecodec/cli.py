@@ -122,7 +122,8 @@ def cmd_train(args) -> None:
 def cmd_export(args) -> None:
     from .train import export
 
-    e = export(Path(args.checkpoint), args.name, args.description)
+    e = export(Path(args.checkpoint), args.name, args.description, calibrate=args.calibrate,
+               calibrate_images=args.calibrate_images, log=print)
     print(f"exported {e.name}: {e.file} sha256 {e.sha256[:16]}...")
 
 
@@ -229,6 +230,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("checkpoint")
     e.add_argument("name")
     e.add_argument("--description", default="")
+    e.add_argument("--calibrate", nargs="+", metavar="DIR",
+                   help="calibrate the per-level scale floors on crops from these image folders")
+    e.add_argument("--calibrate-images", type=int, default=16)
     e.set_defaults(run=cmd_export)
     return p
 

@@ -74,5 +74,5 @@ def load_model(name: str):
     if sha256_file(e.path) != e.sha256:
         raise ModelError(f"weights file for model {name!r} does not match its checksum")
     model = build(e.architecture, **e.config)
-    model.load_state_dict(load_file(e.path))
+    model.load_weights(load_file(e.path))
     return model.eval(), e

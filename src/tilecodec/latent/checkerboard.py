@@ -70,11 +70,13 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         with entropy_path():
             hyper = self._hyper(z_hat, s)
             scales, means = self._anchor_params(hyper)
+            scales = self.floored(scales, s, step)
         sym = torch.round((y - means) / step)
         a_bytes = coder.encode(sym[anchors].numpy(), gaussian.indexes(scales, step)[anchors].numpy(), gaussian.tables)
         y_hat = torch.where(anchors, sym * step + means, torch.zeros_like(y))
         with entropy_path():
             scales, means = self._split(hyper, self.context(y_hat))
+            scales = self.floored(scales, s, step)
         sym = torch.round((y - means) / step)
         n_bytes = coder.encode(sym[~anchors].numpy(), gaussian.indexes(scales, step)[~anchors].numpy(),
                                gaussian.tables)
@@ -90,22 +92,24 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         with entropy_path():
             hyper = self._hyper(z_hat, s)
             scales, means = self._anchor_params(hyper)
+            scales = self.floored(scales, s, step)
         anchors = anchor_mask(shape).expand_as(means)
         y_hat = torch.zeros_like(means)
         sym = coder.decode(strings[1], gaussian.indexes(scales, step)[anchors].numpy(), gaussian.tables)
         y_hat[anchors] = torch.from_numpy(sym).float() * step + means[anchors]
         with entropy_path():
             scales, means = self._split(hyper, self.context(y_hat))
+            scales = self.floored(scales, s, step)
         sym = coder.decode(strings[2], gaussian.indexes(scales, step)[~anchors].numpy(), gaussian.tables)
         y_hat[~anchors] = torch.from_numpy(sym).float() * step + means[~anchors]
         return y_hat
 
     @torch.no_grad()
-    def estimate_bits(self, y: torch.Tensor, step: float = 1.0, s: torch.Tensor | None = None) -> float:
-        """The model's own rate estimate (sum of -log2 likelihoods) for the symbols ``compress`` codes."""
+    def coding_params(self, y: torch.Tensor, step: float = 1.0, s: torch.Tensor | None = None):
+        """(z_hat, scales before the floor, means) exactly as ``compress`` derives them for ``y``:
+        anchors from the hyperprior, non-anchors also from the decoded anchors."""
         z = self._z(self.hyper_analysis(y.float()), s)
         z_hat = self.z.density.quantize(z, noise=False)
-        bits = -torch.log2(self.z.density.likelihood(z_hat).double()).sum()
         y = y.float()
         anchors = anchor_mask(y.shape[2:])
         with entropy_path():
@@ -113,7 +117,4 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
             scales_a, means_a = self._anchor_params(hyper)
             y_hat = torch.where(anchors, torch.round((y - means_a) / step) * step + means_a, torch.zeros_like(y))
             scales_n, means_n = self._split(hyper, self.context(y_hat))
-        scales, means = torch.where(anchors, scales_a, scales_n), torch.where(anchors, means_a, means_n)
-        symbols = torch.round((y - means) / step)
-        bits -= torch.log2(self.y.gaussian.likelihood(symbols, scales / step, None).double()).sum()
-        return float(bits)
+        return z_hat, torch.where(anchors, scales_a, scales_n), torch.where(anchors, means_a, means_n)

@@ -6,12 +6,19 @@ means) of a Gaussian conditional for ``y``. Strings: ``[z_bytes, y_bytes]``.
 
 With ``levels``, z has gain units too (Cui et al., 2021): ``z * gain(s)`` is coded and
 ``z_hat * inverse_gain(s)`` feeds the hyper-synthesis.
+
+Coding uses each scale raised to at least a per-level floor (``scale_floors``, in units of
+the quantization step; 0.11, the table minimum, unless calibrated at export, see
+``train.calibrate``). Trained with additive noise, the hyper-synthesis predicts scales
+far below 0.11 where rounding still yields +-1 now and then; a calibrated floor codes
+those symbols more cheaply. It changes only probabilities, never the symbols.
 """
 
 import torch
 from torch import nn
 
-from ..layers import GainUnit
+from ..entropy.gaussian import SCALE_MIN
+from ..layers import GainUnit, interpolate_levels
 from ..numerics import entropy_path, fast_transform
 from .factorized import FactorizedLatentCodec
 from .gaussian import GaussianLatentCodec
@@ -37,6 +44,16 @@ class HyperpriorLatentCodec(nn.Module):
             self.z_inverse_gain = GainUnit(levels, z_channels)
         else:
             self.z_gain = self.z_inverse_gain = None
+        self.register_buffer("scale_floors", torch.full((levels or 1,), SCALE_MIN))
+
+    def floored(self, scales: torch.Tensor, s: torch.Tensor | None, step: float = 1.0) -> torch.Tensor:
+        """``scales`` as coded: at least the floor of level ``s`` (geometric between levels) x ``step``."""
+        log_floors = torch.log(self.scale_floors.float())[:, None]
+        if s is None:
+            floor = torch.exp(log_floors[:1])
+        else:
+            floor = torch.exp(interpolate_levels(log_floors, s))
+        return torch.maximum(scales, floor[:, :, None, None] * step)
 
     def _hyper(self, z_hat: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
         """The hyper-synthesis of the (inverse-gained) hyper-latent, in float32."""
@@ -71,6 +88,7 @@ class HyperpriorLatentCodec(nn.Module):
         z_strings, z_hat = self.z.compress(z)
         with entropy_path():
             scales, means = self._params(z_hat, s)
+            scales = self.floored(scales, s, step)
         y_strings, y_hat = self.y.compress(y, scales, means, step)
         return z_strings + y_strings, y_hat
 
@@ -82,17 +100,26 @@ class HyperpriorLatentCodec(nn.Module):
         z_hat = self.z.decompress(strings[:1], zs)
         with entropy_path():
             scales, means = self._params(z_hat, s)
+            scales = self.floored(scales, s, step)
         return self.y.decompress(strings[1:], scales, means, step)
+
+    @torch.no_grad()
+    def coding_params(self, y: torch.Tensor, step: float = 1.0, s: torch.Tensor | None = None):
+        """(z_hat, scales before the floor, means) exactly as ``compress`` derives them for ``y``
+        (hyper-analysis in float32)."""
+        z = self._z(self.hyper_analysis(y.float()), s)
+        z_hat = self.z.density.quantize(z, noise=False)
+        with entropy_path():
+            scales, means = self._params(z_hat, s)
+        return z_hat, scales, means
 
     @torch.no_grad()
     def estimate_bits(self, y: torch.Tensor, step: float = 1.0, s: torch.Tensor | None = None) -> float:
         """The model's own rate estimate (sum of -log2 likelihoods) for the symbols ``compress`` codes."""
-        z = self._z(self.hyper_analysis(y.float()), s)
-        z_hat = self.z.density.quantize(z, noise=False)
+        z_hat, scales, means = self.coding_params(y, step, s)
         bits = -torch.log2(self.z.density.likelihood(z_hat).double()).sum()
-        with entropy_path():
-            scales, means = self._params(z_hat, s)
         mu = means if means is not None else torch.zeros_like(y)
         symbols = torch.round((y.float() - mu) / step)
+        scales = self.floored(scales, s, step)
         bits -= torch.log2(self.y.gaussian.likelihood(symbols, scales / step, None).double()).sum()
         return float(bits)

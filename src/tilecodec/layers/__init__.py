@@ -1,7 +1,7 @@
 """Neural-network building blocks shared by the models."""
 
 from .conv import conv, deconv, subpixel_deconv
-from .gain import GainUnit
+from .gain import GainUnit, interpolate_levels
 from .gdn import GDN, NonNegative
 
-__all__ = ["conv", "deconv", "subpixel_deconv", "GainUnit", "GDN", "NonNegative"]
+__all__ = ["conv", "deconv", "subpixel_deconv", "GainUnit", "interpolate_levels", "GDN", "NonNegative"]

@@ -9,6 +9,17 @@ import torch
 from torch import nn
 
 
+def interpolate_levels(table: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """Rows of ``table`` (L x C) linearly interpolated at levels ``s`` (B,), clamped to
+    [0, L-1]; returns B x C. On log values this is geometric interpolation."""
+    levels = table.shape[0]
+    s = s.float().clamp(0, levels - 1)
+    lo = s.floor().long().clamp(max=max(levels - 2, 0))
+    hi = (lo + 1).clamp(max=levels - 1)
+    t = (s - lo).unsqueeze(1)
+    return (1 - t) * table[lo] + t * table[hi]
+
+
 class GainUnit(nn.Module):
     """Multiplies NCHW ``x`` channel-wise by the gains of level ``s`` (one level per image)."""
 
@@ -24,11 +35,7 @@ class GainUnit(nn.Module):
 
     def gains(self, s: torch.Tensor) -> torch.Tensor:
         """``s``: levels, shape (B,), float32 -> gains of shape (B, C, 1, 1), float32."""
-        s = s.float().clamp(0, self.levels - 1)
-        lo = s.floor().long().clamp(max=self.levels - 2)
-        t = (s - lo).unsqueeze(1)
-        log_gain = self.log_gain.float()
-        return torch.exp((1 - t) * log_gain[lo] + t * log_gain[lo + 1])[:, :, None, None]
+        return torch.exp(interpolate_levels(self.log_gain.float(), s))[:, :, None, None]
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         return x * self.gains(s).to(x.dtype)

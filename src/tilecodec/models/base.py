@@ -89,6 +89,14 @@ class CompressionModel(nn.Module):
             if m is not self and hasattr(m, "update_tables"):
                 m.update_tables()
 
+    def load_weights(self, state: dict) -> None:
+        """Load ``state`` strictly, except that calibration buffers (``scale_floors``) missing
+        from older weights keep their defaults."""
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.endswith("scale_floors")]
+        if missing or unexpected:
+            raise RuntimeError(f"weights do not fit this model: missing {missing[:3]}, unexpected {unexpected[:3]}")
+
     @property
     def variable_rate(self) -> bool:
         """Whether ``quality`` changes the rate."""

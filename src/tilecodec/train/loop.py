@@ -120,7 +120,7 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
         _load_initial(model, _initial_weights(cfg.init), cfg.init_lmbda)
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
+        model.load_weights(state["model"])
         opt.load_state_dict(state["optimizer"])
         aux_opt.load_state_dict(state["aux_optimizer"])
         step = state["step"]
