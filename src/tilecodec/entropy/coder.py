@@ -65,7 +65,8 @@ def _read_varints(data: memoryview, count: int) -> np.ndarray:
 
 
 def _groups(indexes: np.ndarray, rows: int):
-    order = np.argsort(indexes, kind="stable")
+    small = indexes.astype(np.uint16) if rows <= 1 << 16 else indexes  # stable sort of uint16 is a radix sort
+    order = np.argsort(small, kind="stable")
     counts = np.bincount(indexes, minlength=rows)
     starts = np.concatenate([[0], np.cumsum(counts)])
     for row in np.flatnonzero(counts):

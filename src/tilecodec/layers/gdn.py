@@ -45,5 +45,5 @@ class GDN(nn.Module):
         c = x.shape[1]
         beta = self.beta_reparam(self.beta).to(x.dtype)
         gamma = self.gamma_reparam(self.gamma).to(x.dtype).reshape(c, c, 1, 1)
-        norm = torch.sqrt(F.conv2d(x * x, gamma, beta))
-        return x * norm if self.inverse else x / norm
+        norm = F.conv2d(x * x, gamma, beta)
+        return x * (norm.sqrt_() if self.inverse else norm.rsqrt_())
