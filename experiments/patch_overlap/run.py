@@ -3,11 +3,12 @@
     python experiments/patch_overlap/run.py [--patch 256] [--points 5] [--skip-bd] [--skip-speed]
 
 1. BD-rate (PSNR-RGB and MS-SSIM) of patch coding with N = 0, 2, 4, 8, 16, 32 against
-   full-image coding, on ../shared/data/eval (results/bd.{json,md}, results/rd.png).
+   full-image coding, on ../shared/data/eval (results/bd-pP.{json,md}, results/rd-pP.png
+   for patch size P).
 2. Time and peak memory (max RSS of a fresh process) at 832x480, 1280x720, 1920x1080 and
    24 MP for full-image coding, patches in parallel and patches one after another
    (results/speed.{json,md}).
-3. A seam, side by side, for N = 0 and N = 16 (seam.png).
+3. A seam, side by side, for N = 0, 8 and 16 (seam.png).
 """
 
 import argparse
@@ -55,7 +56,7 @@ def bd_experiment(patch: int, points: int) -> None:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     codecs = ["tilecodec-msh-mse@whole"] + [f"tilecodec-msh-mse@p{patch}n{n}" for n in tilecodec.tiling.OVERLAPS]
-    run_bench(DATA / "eval", codecs=codecs, out=out / "bd.json", plot_path=out / "rd.png",
+    run_bench(DATA / "eval", codecs=codecs, out=out / f"bd-p{patch}.json", plot_path=out / f"rd-p{patch}.png",
               anchor="tilecodec-msh-mse@whole", workers=default_workers(), points=points)
 
 
@@ -98,7 +99,7 @@ def seam_figure(patch: int) -> None:
     x, y = grid.xs[1][0] + 8, grid.ys[1][0] + 8  # where four patches meet (inside the N=16 overlap)
     box = (max(0, x - 48), max(0, y - 48), 96, 96)
     tiles = []
-    for n in (0, 16):
+    for n in (0, 8, 16):
         data = codec.compress(image, quality=20, patch=patch, overlap=n)
         crop = codec.decompress(data, region=box)
         tile = Image.fromarray(crop).resize((288, 288), Image.NEAREST)
@@ -107,9 +108,9 @@ def seam_figure(patch: int) -> None:
         ImageDraw.Draw(canvas).text((4, 3), f"N = {n}: {8 * len(data) / image.shape[0] / image.shape[1]:.3f} bpp",
                                     fill="black")
         tiles.append(canvas)
-    fig = Image.new("RGB", (288 * 2 + 8, 306), "white")
-    fig.paste(tiles[0], (0, 0))
-    fig.paste(tiles[1], (296, 0))
+    fig = Image.new("RGB", (296 * len(tiles) - 8, 306), "white")
+    for k, tile in enumerate(tiles):
+        fig.paste(tile, (296 * k, 0))
     fig.save(HERE / "seam.png")
 
 
@@ -119,10 +120,12 @@ def main() -> int:
     p.add_argument("--points", type=int, default=5)
     p.add_argument("--skip-bd", action="store_true")
     p.add_argument("--skip-speed", action="store_true")
+    p.add_argument("--skip-seam", action="store_true")
     args = p.parse_args()
     if not args.skip_bd:
         bd_experiment(args.patch, args.points)
-    seam_figure(args.patch)
+    if not args.skip_seam:
+        seam_figure(args.patch)
     if not args.skip_speed:
         speed_experiment(512)
     return 0
