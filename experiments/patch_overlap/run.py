@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 import tilecodec
+from tilecodec.api import DEFAULT_OVERLAP, DEFAULT_PATCH
 from tilecodec.bench import run_bench
 from tilecodec.bench.sweep import default_workers
 
@@ -31,12 +32,12 @@ DATA = ROOT.parent / "shared" / "data"
 CHILD = """
 import resource, sys, time, numpy as np, torch, tilecodec
 from PIL import Image
-mode, path, patch, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+mode, path, patch, overlap, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 torch.set_num_threads(2)
 image = np.asarray(Image.open(path).convert("RGB"))
 codec = tilecodec.load()
-kw = dict(patch=None) if mode == "full" else dict(patch=int(patch), overlap=16,
+kw = dict(patch=None) if mode == "full" else dict(patch=patch, overlap=overlap,
           max_memory=(1 << 34) if mode == "parallel" else 1)
 try:
     t = time.perf_counter()
@@ -60,7 +61,7 @@ def bd_experiment(patch: int, points: int) -> None:
               anchor="tilecodec-msh-mse@whole", workers=default_workers(), points=points)
 
 
-def speed_experiment(patch: int) -> None:
+def speed_experiment(patch: int, overlap: int) -> None:
     src = Image.open(DATA / "large" / "012mp-bus.jpg").convert("RGB")
     sizes = {"832x480": (832, 480), "1280x720": (1280, 720), "1920x1080": (1920, 1080), "24MP": (6000, 4000)}
     rows, work = [], Path("/tmp/tilecodec-speed")
@@ -69,7 +70,7 @@ def speed_experiment(patch: int) -> None:
         path = work / f"{label}.png"
         src.resize((w, h), Image.LANCZOS).save(path)
         for mode in ("full", "parallel", "sequential"):
-            r = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), str(patch), str(20 << 30)],
+            r = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), str(patch), str(overlap), str(20 << 30)],
                                capture_output=True, text=True)
             fields = (r.stdout.split() or ["failed", f"exit {r.returncode}", "0"])
             row = dict(size=label, mode=mode, ok=fields[0] == "ok")
@@ -79,7 +80,7 @@ def speed_experiment(patch: int) -> None:
                 row.update(error=fields[1])
             rows.append(row)
             print(row, file=sys.stderr)
-    lines = [f"Quality 50, patch {patch}, overlap 16, 2 threads; peak RSS of a fresh process (encode then decode).",
+    lines = [f"Quality 50, patch {patch}, overlap {overlap}, 2 threads; peak RSS of a fresh process (encode then decode).",
              "", "| size | mode | encode s | decode s | peak RSS MB |", "|---|---|---|---|---|"]
     for r in rows:
         if r["ok"]:
@@ -127,7 +128,7 @@ def main() -> int:
     if not args.skip_seam:
         seam_figure(args.patch)
     if not args.skip_speed:
-        speed_experiment(512)
+        speed_experiment(DEFAULT_PATCH, DEFAULT_OVERLAP)
     return 0
 
 

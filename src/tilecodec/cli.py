@@ -134,7 +134,7 @@ def cmd_bench(args) -> None:
     run_bench(args.dataset, codecs=args.codecs, out=args.out, plot_path=args.plot, report_path=args.report,
               references=args.reference, anchor=args.anchor, target_bpp=args.target_bpp,
               target_psnr=args.target_psnr, workers=args.workers or default_workers(), threads=args.threads,
-              avif_speed=args.avif_speed, points=args.points)
+              avif_speed=args.avif_speed, points=args.points, report_images=args.report_images or None)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -216,6 +216,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="results.json", help="results JSON (CompressAI schema per codec)")
     b.add_argument("--plot", default=None, help="RD plot path (.png and .svg are written)")
     b.add_argument("--report", default=None, help="self-contained HTML page of matched-bpp crops")
+    b.add_argument("--report-images", type=int, default=8, help="images shown in the report (0: all)")
     b.add_argument("--reference", nargs="*", default=[], help="published curves (CompressAI JSON) to add")
     b.add_argument("--anchor", default=None, help="codec the BD-rate table is against (default jpeg)")
     b.add_argument("--target-bpp", type=float, default=None, help="also bisect every codec to this bpp")

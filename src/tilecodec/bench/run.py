@@ -38,8 +38,9 @@ def _json_safe(obj):
 
 def run_bench(dataset, codecs=None, out="results.json", plot_path=None, report_path=None, references=(),
               anchor=None, target_bpp=None, target_psnr=None, workers=1, threads=1, avif_speed=6,
-              cache_path=None, points=None, log=print) -> dict:
-    """Run the benchmark and write its outputs; returns the results document."""
+              cache_path=None, points=None, report_images=8, log=print) -> dict:
+    """Run the benchmark and write its outputs; returns the results document. The HTML
+    report shows the first ``report_images`` images (None: all; each adds about 0.6 MB)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     images = find_images(dataset)
@@ -65,7 +66,8 @@ def run_bench(dataset, codecs=None, out="results.json", plot_path=None, report_p
         targets.append(("bpp", float(target_bpp if target_bpp is not None else 0.3), 0.02))
     if target_psnr is not None:
         targets.append(("psnr_rgb", float(target_psnr), 0.05))
-    boxes = {i.name: detail_crop(read_rgb(i.path)) for i in images} if report_path else {}
+    shown = images[:report_images] if report_path else []
+    boxes = {i.name: detail_crop(read_rgb(i.path)) for i in shown}
     matched = {}
     keys = {n: get_codec(n, avif_speed).cache_key for n in names}
 
@@ -96,7 +98,7 @@ def run_bench(dataset, codecs=None, out="results.json", plot_path=None, report_p
             for r in results:
                 by_image.setdefault(r["image"], {})[r["codec"]] = r
             originals = {}
-            for i in images:
+            for i in shown:
                 x, y, w, h = boxes[i.name]
                 originals[i.name] = (png_data_uri(np.ascontiguousarray(read_rgb(i.path)[y: y + h, x: x + w])),
                                      boxes[i.name])
