@@ -8,7 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = {"codec_eval": ROOT / "benchmarks" / "results" / "codec_eval.md",
-          "bench": ROOT / "benchmarks" / "results" / "bench.md"}
+          "bench": ROOT / "benchmarks" / "results" / "bench.md",
+          "large_images": ROOT / "benchmarks" / "results" / "large_images.md"}
 
 readme = (ROOT / "README.md").read_text()
 for name, path in TABLES.items():

@@ -5,7 +5,7 @@
 1. BD-rate (PSNR-RGB and MS-SSIM) of patch coding with N = 0, 2, 4, 8, 16, 32 against
    full-image coding, on ../shared/data/eval (results/bd-pP.{json,md}, results/rd-pP.png
    for patch size P).
-2. Time and peak memory (max RSS of a fresh process) at 832x480, 1280x720, 1920x1080 and
+2. Time and peak memory (VmHWM of a fresh process) at 832x480, 1280x720, 1920x1080 and
    24 MP for full-image coding, patches in parallel and patches one after another
    (results/speed.{json,md}).
 3. A seam, side by side, for N = 0, 8 and 16 (seam.png).
@@ -47,9 +47,9 @@ try:
     t = time.perf_counter()
     codec.decompress(data, max_memory=kw.get("max_memory"))
     dec = time.perf_counter() - t
-    print("ok", enc, dec, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    print("ok", enc, dec, int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024)
 except (MemoryError, RuntimeError) as exc:
-    print("failed", type(exc).__name__, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    print("failed", type(exc).__name__, int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024)
 """
 
 
@@ -80,7 +80,7 @@ def speed_experiment(patch: int, overlap: int) -> None:
                 row.update(error=fields[1])
             rows.append(row)
             print(row, file=sys.stderr)
-    lines = [f"Quality 50, patch {patch}, overlap {overlap}, 2 threads; peak RSS of a fresh process (encode then decode).",
+    lines = [f"Quality 50, patch {patch}, overlap {overlap}, 2 threads; peak resident memory (VmHWM) of a fresh process that encodes then decodes.",
              "", "| size | mode | encode s | decode s | peak RSS MB |", "|---|---|---|---|---|"]
     for r in rows:
         if r["ok"]:
