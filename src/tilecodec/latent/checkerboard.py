@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..entropy import coder
-from ..numerics import entropy_path, fast_transform
+from ..numerics import entropy_path
 from .hyperprior import HyperpriorLatentCodec
 
 
@@ -44,8 +44,7 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         return self._split(hyper, hyper.new_zeros(hyper.shape[0], c, *hyper.shape[2:]))
 
     def forward(self, y: torch.Tensor, s: torch.Tensor | None = None):
-        z = self._z(self.hyper_analysis(y), s)
-        z_hat, z_lik, _ = self.z(z)
+        z_hat, z_lik = self._train_z(y, s)
         anchors = anchor_mask(y.shape[2:], y.device)
         with torch.autocast(y.device.type, enabled=False):
             y32 = y.float()
@@ -57,13 +56,12 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
             scales = torch.where(anchors, scales_a, scales_n)
             means = torch.where(anchors, means_a, means_n)
         y_hat, y_lik, extras = self.y(y32, scales, means)
-        return y_hat, {**y_lik, "z": z_lik["y"]}, extras
+        return y_hat, {**y_lik, "z": z_lik}, extras
 
     @torch.no_grad()
     def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False,
                  s: torch.Tensor | None = None) -> tuple[list[bytes], torch.Tensor]:
-        z = self._z(fast_transform(self.hyper_analysis, y, fast).contiguous(), s)
-        z_strings, z_hat = self.z.compress(z)
+        z_strings, z_hat = self._code_z(y, s, fast)
         y = y.float()
         anchors = anchor_mask(y.shape[2:]).expand_as(y)
         gaussian = self.y.gaussian
@@ -108,8 +106,7 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
     def coding_params(self, y: torch.Tensor, step: float = 1.0, s: torch.Tensor | None = None):
         """(z_hat, scales before the floor, means) exactly as ``compress`` derives them for ``y``:
         anchors from the hyperprior, non-anchors also from the decoded anchors."""
-        z = self._z(self.hyper_analysis(y.float()), s)
-        z_hat = self.z.density.quantize(z, noise=False)
+        z_hat = self._rounded_z(y, s)
         y = y.float()
         anchors = anchor_mask(y.shape[2:])
         with entropy_path():

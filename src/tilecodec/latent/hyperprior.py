@@ -72,20 +72,31 @@ class HyperpriorLatentCodec(nn.Module):
     def _z(self, z: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
         return self.z_gain(z, s) if self.z_gain is not None else z
 
+    def _train_z(self, y: torch.Tensor, s: torch.Tensor | None):
+        """Training: (z_hat, z likelihoods)."""
+        z_hat, z_lik, _ = self.z(self._z(self.hyper_analysis(y), s))
+        return z_hat, z_lik["y"]
+
+    def _code_z(self, y: torch.Tensor, s: torch.Tensor | None, fast: bool):
+        """Coding: ([z bytes], z_hat exactly as the decoder will see it)."""
+        return self.z.compress(self._z(fast_transform(self.hyper_analysis, y, fast).contiguous(), s))
+
+    def _rounded_z(self, y: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
+        """z_hat from a float32 hyper-analysis, for rate estimates and calibration."""
+        return self.z.density.quantize(self._z(self.hyper_analysis(y.float()), s), noise=False)
+
     def forward(self, y: torch.Tensor, s: torch.Tensor | None = None):
-        z = self._z(self.hyper_analysis(y), s)
-        z_hat, z_lik, _ = self.z(z)
+        z_hat, z_lik = self._train_z(y, s)
         with torch.autocast("cpu", enabled=False):
             scales, means = self._params(z_hat, s)
         y_hat, y_lik, extras = self.y(y, scales, means)
-        return y_hat, {**y_lik, "z": z_lik["y"]}, extras
+        return y_hat, {**y_lik, "z": z_lik}, extras
 
     @torch.no_grad()
     def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False,
                  s: torch.Tensor | None = None) -> tuple[list[bytes], torch.Tensor]:
         """``fast``: allow bf16 for the hyper-analysis (encoder only; z is coded exactly)."""
-        z = self._z(fast_transform(self.hyper_analysis, y, fast).contiguous(), s)
-        z_strings, z_hat = self.z.compress(z)
+        z_strings, z_hat = self._code_z(y, s, fast)
         with entropy_path():
             scales, means = self._params(z_hat, s)
             scales = self.floored(scales, s, step)
@@ -107,8 +118,7 @@ class HyperpriorLatentCodec(nn.Module):
     def coding_params(self, y: torch.Tensor, step: float = 1.0, s: torch.Tensor | None = None):
         """(z_hat, scales before the floor, means) exactly as ``compress`` derives them for ``y``
         (hyper-analysis in float32)."""
-        z = self._z(self.hyper_analysis(y.float()), s)
-        z_hat = self.z.density.quantize(z, noise=False)
+        z_hat = self._rounded_z(y, s)
         with entropy_path():
             scales, means = self._params(z_hat, s)
         return z_hat, scales, means
