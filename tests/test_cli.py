@@ -79,7 +79,9 @@ def test_ctrl_c_during_bench_keeps_finished_points(tmp_path, photo):
     cache = tmp_path / "out" / ".r.cache.jsonl"
     args = [sys.executable, "-m", "tilecodec", "bench", data, "--codecs", "jpeg", "webp", "--out", out,
             "--workers", "1"]
-    proc = subprocess.Popen(list(map(str, args)), stderr=subprocess.PIPE, text=True)
+    # default SIGINT handling in the child even when pytest runs as a background job (which ignores it)
+    proc = subprocess.Popen(list(map(str, args)), stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     while not (cache.exists() and cache.read_text().count("\n") >= 11) and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
