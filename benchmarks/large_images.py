@@ -17,6 +17,7 @@ from pathlib import Path
 from tilecodec.api import DEFAULT_OVERLAP, DEFAULT_PATCH
 
 ROOT = Path(__file__).resolve().parents[1]
+PEAK = 'int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024'  # bytes
 
 ENCODE = """
 import sys, time, torch, tilecodec
@@ -25,8 +26,7 @@ torch.set_num_threads({threads})
 t = time.perf_counter()
 image = load_image(sys.argv[1])
 size = tilecodec.load().compress_to_file(image, sys.argv[2], quality={quality}, patch={patch}, overlap={overlap})
-print(time.perf_counter() - t, size, image.shape[1], image.shape[0],
-      int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024)
+print(time.perf_counter() - t, size, image.shape[1], image.shape[0], {peak})
 """
 
 DECODE = """
@@ -36,7 +36,7 @@ t = time.perf_counter()
 data = open(sys.argv[1], "rb").read()
 out = tilecodec.load().decompress(data)
 np.save(sys.argv[2], out)
-print(time.perf_counter() - t, int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024)
+print(time.perf_counter() - t, {peak})
 """
 
 
@@ -52,7 +52,7 @@ def main() -> int:
     args = p.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    fmt = dict(threads=args.threads, quality=args.quality, patch=args.patch, overlap=args.overlap)
+    fmt = dict(peak=PEAK, threads=args.threads, quality=args.quality, patch=args.patch, overlap=args.overlap)
     rows = []
     files = sorted(Path(args.data).glob("*.jpg"))
     if files:  # the largest photo here is 20.6 MP: add the bus photo upscaled to 6000x4000 (24 MP)

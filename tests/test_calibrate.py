@@ -8,7 +8,7 @@ import torch
 from tilecodec import zoo
 from tilecodec.api import Codec
 from tilecodec.models import build
-from tilecodec.train.calibrate import calibrate_scale_floors, coded_y_bytes, level_qualities
+from tilecodec.train.calibrate import calibrate_scale_floors, coded_y_bytes, level_qualities, sample_crops
 
 
 def _private_codec() -> Codec:
@@ -68,3 +68,39 @@ def test_calibration_picks_the_smallest_coded_size_per_level(small_photo):
         sizes = coded_y_bytes(model, x, r["quality"], grid)
         assert model.latent_codec.scale_floors[level].item() == pytest.approx(grid[int(np.argmin(sizes))])
         assert r["bytes"] == min(sizes) and r["saved"] >= 0
+
+
+EXPORT = """
+import sys
+from pathlib import Path
+from tilecodec import zoo
+from tilecodec.train.export import export
+out = Path(sys.argv[1])
+zoo.WEIGHTS_DIR, zoo.REGISTRY = out, out / "zoo.json"
+print(export(out / "run.pt", "tiny", calibrate=[out / "photos"], calibrate_images=1).sha256)
+"""
+
+
+def test_export_calibrates_and_writes_the_same_file_every_time(tmp_path, monkeypatch, small_photo):
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(small_photo).save(photos / "a.png")
+    torch.manual_seed(0)
+    model = build("mean-scale-hyperprior", N=16, M=24, lmbdas=[0.002, 0.02])
+    torch.save({"config": {"architecture": "mean-scale-hyperprior", "N": 16, "M": 24, "lmbdas": [0.002, 0.02]},
+                "model": model.state_dict(), "step": 3}, tmp_path / "run.pt")
+    # in separate processes: the model id in .tlc headers must not change when the same weights are re-exported
+    shas = [subprocess.run([sys.executable, "-c", EXPORT, str(tmp_path)], check=True, capture_output=True,
+                           text=True).stdout.split()[-1] for _ in range(4)]
+    assert len(set(shas)) == 1, shas  # without care, safetensors orders metadata keys at random
+    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(zoo, "REGISTRY", tmp_path / "zoo.json")
+    loaded, _ = zoo.load_model("tiny")
+    model.eval().update_tables()
+    calibrate_scale_floors(model, sample_crops([photos], 1))
+    assert torch.equal(loaded.latent_codec.scale_floors, model.latent_codec.scale_floors)

@@ -34,6 +34,7 @@ import resource, sys, time, numpy as np, torch, tilecodec
 from PIL import Image
 mode, path, patch, overlap, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+peak = lambda: int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024  # bytes; VmHWM starts afresh at exec
 torch.set_num_threads(2)
 image = np.asarray(Image.open(path).convert("RGB"))
 codec = tilecodec.load()
@@ -47,9 +48,9 @@ try:
     t = time.perf_counter()
     codec.decompress(data, max_memory=kw.get("max_memory"))
     dec = time.perf_counter() - t
-    print("ok", enc, dec, int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024)
+    print("ok", enc, dec, peak())
 except (MemoryError, RuntimeError) as exc:
-    print("failed", type(exc).__name__, int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024)
+    print("failed", type(exc).__name__, peak())
 """
 
 

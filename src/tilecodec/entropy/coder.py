@@ -25,13 +25,10 @@ MAX_SYMBOL = 2 ** 24
 def _checked_values(values) -> np.ndarray:
     """``values`` as flat int64; FloatingPointError if any is non-finite, fractional or too large."""
     values = np.asarray(values)
-    if values.dtype.kind == "f":
-        if not np.isfinite(values).all() or (np.abs(values) > MAX_SYMBOL).any() or (values != np.round(values)).any():
-            raise FloatingPointError("the latent holds non-finite or out-of-range values")
-    values = values.astype(np.int64).ravel()
-    if (np.abs(values) > MAX_SYMBOL).any():
-        raise FloatingPointError("the latent holds out-of-range values")
-    return values
+    whole = values.dtype.kind != "f" or bool(np.isfinite(values).all() and (values == np.round(values)).all())
+    if not whole or ((values < -MAX_SYMBOL) | (values > MAX_SYMBOL)).any():  # NaN fails "whole" first
+        raise FloatingPointError("the latent holds non-finite, fractional or out-of-range values")
+    return values.astype(np.int64).ravel()
 
 
 def _varints(values: np.ndarray) -> bytes:

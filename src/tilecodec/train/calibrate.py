@@ -11,7 +11,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..entropy import coder
 from ..entropy.gaussian import SCALE_MIN
 from ..images import to_tensor
 from .data import find_images
@@ -43,13 +42,8 @@ def coded_y_bytes(model, x: torch.Tensor, quality: float, floors) -> list[int]:
     """Coded size of y for ``x`` (1x3xHxW) at ``quality`` with each scale floor in ``floors``."""
     lc = model.latent_codec
     y, step, s = model.latent(x, quality)
-    s = None if s is None else s[:1]
-    _, scales, means = lc.coding_params(y, step, s)
-    mu = means if means is not None else torch.zeros_like(y)
-    symbols = torch.round((y.float() - mu) / step).numpy()
-    gaussian = lc.y.gaussian
-    return [len(coder.encode(symbols, gaussian.indexes(scales.clamp_min(f * step), step).numpy(), gaussian.tables))
-            for f in floors]
+    _, scales, means = lc.coding_params(y, step, None if s is None else s[:1])
+    return [len(lc.y.compress(y, scales.clamp_min(f * step), means, step)[0][0]) for f in floors]
 
 
 @torch.no_grad()

@@ -1,6 +1,7 @@
 """Turn a training checkpoint into a bundled model: safetensors weights with their
 integer CDF tables, plus a checksummed entry in the zoo registry."""
 
+import json
 from pathlib import Path
 
 import torch
@@ -31,7 +32,9 @@ def export(checkpoint: Path, name: str, description: str = "", calibrate=None, c
     path = zoo.WEIGHTS_DIR / f"{name}.safetensors"
     tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
     tmp = path.with_suffix(".tmp")
-    save_file(tensors, tmp, metadata={"architecture": cfg["architecture"], "step": str(state["step"])})
+    # one metadata key: safetensors writes several in varying order, which changed the file's
+    # hash (the model id in every .tlc header) on each export of the same weights
+    save_file(tensors, tmp, metadata={"export": json.dumps({"architecture": cfg["architecture"], "step": state["step"]})})
     tmp.replace(path)
     entry = zoo.ZooEntry(name=name, architecture=cfg["architecture"], config=config, file=path.name,
                          sha256=zoo.sha256_file(path), description=description)
