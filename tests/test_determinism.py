@@ -50,3 +50,31 @@ def test_a_faulty_fast_transform_falls_back_to_float32_and_still_decodes(small_p
     data = faulty.compress(small_photo, quality=30)
     assert data == exact.compress(small_photo, quality=30)
     assert faulty.decompress(data).shape == small_photo.shape
+
+
+def test_entropy_map_runs_single_threaded_without_grad_and_restores_threads():
+    from tilecodec.numerics import ENTROPY_THREADS, entropy_map
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(8, 8, 3, padding=1)
+    xs = [torch.randn(1, 8, 16, 16) for _ in range(5)]
+
+    def work(x):
+        return conv(x), torch.get_num_threads(), torch.is_grad_enabled()
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        out = entropy_map(work, xs)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    torch.set_num_threads(ENTROPY_THREADS)
+    try:
+        with torch.no_grad():
+            expected = [conv(x) for x in xs]
+    finally:
+        torch.set_num_threads(before)
+    for (y, threads, grad), e in zip(out, expected):
+        assert threads == ENTROPY_THREADS and not grad
+        assert torch.equal(y, e)

@@ -40,3 +40,32 @@ def test_variable_rate_model_round_trips_and_rate_follows_quality(photo):
         assert torch.equal(torch.from_numpy(codec.decompress(data)), torch.from_numpy(out))
         sizes.append(len(data))
     assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes), sizes
+
+
+def test_regridded_gains_keep_trained_levels_and_extend_the_log_lambda_line():
+    from tilecodec.train.loop import regrid_log_gains
+
+    old = torch.tensor([[0.0, 1.0], [1.0, 3.0], [3.0, 4.0]])  # at lambda 1, 2, 4
+    new = regrid_log_gains(old, [1.0, 2.0, 4.0], [0.5, 1.0, 2 ** 0.5, 2.0, 4.0, 8.0])
+    torch.testing.assert_close(new[[1, 3, 4]], old)
+    torch.testing.assert_close(new[0], torch.tensor([-1.0, -1.0]))  # extrapolated below
+    torch.testing.assert_close(new[2], torch.tensor([0.5, 2.0]))  # halfway in log lambda
+    torch.testing.assert_close(new[5], torch.tensor([5.0, 5.0]))  # extrapolated above
+
+
+def test_init_from_a_zoo_model_carries_its_gains_to_new_levels():
+    from tilecodec.train.loop import _initial_weights, _load_initial
+
+    weights, lmbdas = _initial_weights(zoo.DEFAULT_MODEL)
+    trained = {k: v.clone() for k, v in weights.items() if k.endswith("gain.log_gain")}
+    assert lmbdas and len(trained) >= 2
+    extended = [lmbdas[0] / 4, lmbdas[0] / 2, *lmbdas]
+    model = build(zoo.entry(zoo.DEFAULT_MODEL).architecture, **{**zoo.entry(zoo.DEFAULT_MODEL).config,
+                                                                "lmbdas": extended})
+    _load_initial(model, weights, 0.025, lmbdas)
+    own = model.state_dict()
+    for key, value in trained.items():
+        torch.testing.assert_close(own[key][2:], value)
+        # lower lambda, smaller gains: the new levels continue the trained trend
+        assert (own[key][0].mean() < own[key][1].mean() < own[key][2].mean()) == (
+            value[0].mean() < value[1].mean()), key

@@ -32,6 +32,12 @@ def patches_at_once(patch: int, max_memory: int | None) -> int:
     return int(max(1, min(16, budget // (_BYTES_PER_PATCH_PIXEL * patch * patch))))
 
 
+def _chunks(items: list, size: int):
+    """Consecutive runs of at most ``size`` items."""
+    for i in range(0, len(items), size):
+        yield items[i: i + size]
+
+
 def _batches(items: list, size: int):
     """Consecutive runs of at most ``size`` items that share a patch size."""
     run = []
@@ -82,10 +88,11 @@ class Codec:
             for strings in self.model.compress(to_tensor(array, self.model.downsampling), quality):
                 yield from strings
             return
-        m = self.model.downsampling
-        for batch in _batches(grid.patches, patches_at_once(grid.patch, max_memory)):
-            x = torch.cat([to_tensor(array[p.y0: p.y1, p.x0: p.x1], m) for p in batch])
-            for strings in self.model.compress(x, quality):
+        m, k = self.model.downsampling, patches_at_once(grid.patch, max_memory)
+        for chunk in _chunks(grid.patches, k):
+            xs = [torch.cat([to_tensor(array[p.y0: p.y1, p.x0: p.x1], m) for p in batch])
+                  for batch in _batches(chunk, k)]
+            for strings in self.model.compress(xs, quality):
                 yield from strings
 
     def compress(self, image, quality: float = 75, patch: int | None = DEFAULT_PATCH,
@@ -192,20 +199,19 @@ class Codec:
         if grid is None:
             strings = [container.section(data, e, i) for i, e in enumerate(table)]
             size = (-(-header.height // m) * m, -(-header.width // m) * m)
-            x_hat = self.model.decompress([strings], size, header.quality)
+            x_hat = self.model.decompress([strings], [size], header.quality)[0]
             full = to_array(x_hat, header.height, header.width, header.channels)
             x, y, w, h = box
             return np.ascontiguousarray(full[y: y + h, x: x + w])
         blender = Blender(grid, box, channels=header.channels)
         needed = grid.covering(*box)
-        for batch in _batches(needed, patches_at_once(grid.patch, max_memory)):
+        for chunk in _chunks(needed, patches_at_once(grid.patch, max_memory)):
             strings = [[container.section(data, table[p.index * n + k], p.index * n + k) for k in range(n)]
-                       for p in batch]
-            ph, pw = batch[0].size
-            size = (-(-ph // m) * m, -(-pw // m) * m)
-            x_hat = self.model.decompress(strings, size, header.quality)
-            for p, xi in zip(batch, x_hat):
-                pixels = xi[:, :ph, :pw].permute(1, 2, 0).float().numpy()
+                       for p in chunk]
+            sizes = [(-(-p.size[0] // m) * m, -(-p.size[1] // m) * m) for p in chunk]
+            for p, xi in zip(chunk, self.model.decompress(strings, sizes, header.quality)):
+                ph, pw = p.size
+                pixels = xi[0, :, :ph, :pw].permute(1, 2, 0).float().numpy()
                 if header.channels == 1:
                     pixels = pixels.mean(axis=2, keepdims=True)
                 blender.add(p, pixels)

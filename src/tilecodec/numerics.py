@@ -3,9 +3,12 @@
 Transforms may run fast (bf16 autocast, channels_last): their rounding only perturbs
 pixels. The entropy path (hyper-synthesis, scale indexes) decides which table codes
 each symbol, so encoder and decoder must compute it bit-identically: it runs in
-float32, outside autocast, on one thread, whatever the caller's thread setting.
+float32, outside autocast, on one thread, whatever the caller's thread setting. To use
+the other cores anyway, the entropy paths of several patches run side by side, one per
+Python thread (``entropy_map``).
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import torch
@@ -21,6 +24,28 @@ def entropy_path():
     try:
         with torch.autocast("cpu", enabled=False), torch.no_grad():
             yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def entropy_map(fn, items: list) -> list:
+    """``[fn(item) for item in items]``, the items spread over as many Python threads as torch
+    has threads, each running its torch ops on ENTROPY_THREADS threads: every item's result is
+    the same as in a sequential call, and the cores the single-threaded entropy path leaves
+    idle do the work of other items (patches)."""
+    workers = min(len(items), torch.get_num_threads())
+    if workers <= 1:
+        return [fn(item) for item in items]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(ENTROPY_THREADS)
+
+    def run(item):  # grad mode and autocast are per thread: set them here
+        with torch.no_grad(), torch.autocast("cpu", enabled=False):
+            return fn(item)
+
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(run, items))
     finally:
         torch.set_num_threads(threads)
 

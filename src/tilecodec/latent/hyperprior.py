@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..entropy.gaussian import SCALE_MIN
-from ..layers import GainUnit, interpolate_levels
+from ..layers import GainUnit, interpolate_levels, run_inference
 from ..numerics import entropy_path, fast_transform
 from .factorized import FactorizedLatentCodec
 from .gaussian import GaussianLatentCodec
@@ -60,7 +60,9 @@ class HyperpriorLatentCodec(nn.Module):
         z_hat = z_hat.float()
         if self.z_inverse_gain is not None:
             z_hat = self.z_inverse_gain(z_hat, s)
-        return self.hyper_synthesis(z_hat)
+        if torch.is_grad_enabled():
+            return self.hyper_synthesis(z_hat)
+        return run_inference(self.hyper_synthesis, z_hat)  # faster; encoder and decoder both use it
 
     def _params(self, z_hat: torch.Tensor, s: torch.Tensor | None):
         out = self._hyper(z_hat, s)

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..errors import TilecodecError
 from ..layers import GainUnit, subpixel_deconv
-from ..numerics import fast_transform
+from ..numerics import entropy_map, fast_transform
 
 
 def step_for_quality(quality: float) -> float:
@@ -117,30 +117,46 @@ class CompressionModel(nn.Module):
         return y, step, s
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor, quality: float) -> list[list[bytes]]:
-        """x: Bx3xHxW in [0, 1], sides multiples of ``downsampling``; each image's latent strings.
-        The transforms run batched; the entropy path runs image by image. If the fast (bf16)
-        transforms yield latents the coder refuses (non-finite or out of range, a rare oneDNN
-        fault on small inputs), the batch is coded again in float32."""
+    def compress(self, x, quality: float) -> list[list[bytes]]:
+        """x: Bx3xHxW in [0, 1] (sides multiples of ``downsampling``), or a list of such
+        batches; each image's latent strings, in order. The transforms run batch by batch;
+        the entropy path runs image by image, spread over threads (``entropy_map``). If the
+        fast (bf16) transforms yield latents the coder refuses (non-finite or out of range, a
+        rare oneDNN fault on small inputs), everything is coded again in float32."""
+        batches = list(x) if isinstance(x, (list, tuple)) else [x]
         try:
-            return self._compress(x, quality, self.fast)
+            return self._compress(batches, quality, self.fast)
         except FloatingPointError:
             if not self.fast:
                 raise
-            return self._compress(x, quality, False)
+            return self._compress(batches, quality, False)
 
-    def _compress(self, x: torch.Tensor, quality: float, fast: bool) -> list[list[bytes]]:
-        y, step, s = self.latent(x, quality, fast)
+    def _compress(self, batches: list, quality: float, fast: bool) -> list[list[bytes]]:
+        images = []
+        for x in batches:
+            y, step, s = self.latent(x, quality, fast)
+            images += [y[i: i + 1] for i in range(len(y))]
         kw = {} if s is None else {"s": s[:1]}
-        return [self.latent_codec.compress(y[i: i + 1], step, fast, **kw)[0] for i in range(len(y))]
+        return entropy_map(lambda y: self.latent_codec.compress(y, step, fast, **kw)[0], images)
 
     @torch.no_grad()
-    def decompress(self, strings: list[list[bytes]], size: tuple[int, int], quality: float) -> torch.Tensor:
-        """Inverse of ``compress`` for images of (padded) ``size`` = (H, W); returns Bx3xHxW."""
+    def decompress(self, strings: list[list[bytes]], sizes: list[tuple[int, int]], quality: float) -> list[torch.Tensor]:
+        """Inverse of ``compress``: each image's strings and (padded) size (H, W) -> a list of
+        1x3xHxW images. Latents are decoded spread over threads; images of the same size go
+        through the synthesis together."""
         step, s = self.controls(quality)
         kw = {} if s is None else {"s": self._level(s, 1)}
-        shape = (size[0] // self.latent_stride, size[1] // self.latent_stride)
-        y_hat = torch.cat([self.latent_codec.decompress(st, shape, step, **kw) for st in strings])
+        d = self.latent_stride
+        latents = entropy_map(lambda i: self.latent_codec.decompress(strings[i], (sizes[i][0] // d, sizes[i][1] // d),
+                                                                     step, **kw), range(len(strings)))
+        out = [None] * len(latents)
+        for size in dict.fromkeys(sizes):
+            group = [i for i, si in enumerate(sizes) if si == size]
+            for i, xi in zip(group, self._synthesize(torch.cat([latents[i] for i in group]), s).split(1)):
+                out[i] = xi
+        return out
+
+    def _synthesize(self, y_hat: torch.Tensor, s: float | None) -> torch.Tensor:
         if self.gain is not None:
             y_hat = self.inverse_gain(y_hat, self._level(s, len(y_hat)))
         body = fast_transform(self.synthesis[:-1], y_hat, self.fast)

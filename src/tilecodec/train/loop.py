@@ -73,21 +73,41 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def _initial_weights(source: str) -> dict:
-    """State dict from a .safetensors file or a bundled model's name."""
+def _initial_weights(source: str) -> tuple[dict, list | None]:
+    """State dict from a .safetensors file or a bundled model's name, and the lambdas of
+    its gain levels when the zoo knows them (None otherwise)."""
     from safetensors.torch import load_file
 
     from .. import zoo
 
-    path = Path(source) if source.endswith(".safetensors") else zoo.entry(source).path
-    return load_file(path)
+    if source.endswith(".safetensors"):
+        return load_file(Path(source)), None
+    entry = zoo.entry(source)
+    return load_file(entry.path), entry.config.get("lmbdas")
 
 
-def _load_initial(model, weights: dict, init_lmbda: float) -> None:
+def regrid_log_gains(log_gain: torch.Tensor, lmbdas: list, new_lmbdas: list) -> torch.Tensor:
+    """Gains for ``new_lmbdas`` from trained ones at ``lmbdas``: linear in log lambda between
+    the two nearest trained levels, extrapolated along the end segments outside them."""
+    x = torch.log(torch.tensor(lmbdas, dtype=torch.float64))
+    rows = []
+    for lm in new_lmbdas:
+        t = math.log(lm)
+        i = int(min(max(torch.searchsorted(x, torch.tensor(t, dtype=torch.float64)).item(), 1), len(lmbdas) - 1))
+        w = (t - x[i - 1].item()) / (x[i] - x[i - 1]).item()
+        rows.append((1 - w) * log_gain[i - 1].double() + w * log_gain[i].double())
+    return torch.stack(rows).to(log_gain.dtype)
+
+
+def _load_initial(model, weights: dict, init_lmbda: float, init_lmbdas: list | None = None) -> None:
     """Copy every tensor of ``weights`` whose name and shape fit ``model`` (another
-    architecture shares its transforms and hyperprior); new gain units start as step
-    scaling around ``init_lmbda``. Fails if nothing fits."""
+    architecture shares its transforms and hyperprior). Gain units trained at other levels
+    (``init_lmbdas``) are regridded to the model's; gains a single-rate model lacks start
+    as step scaling around ``init_lmbda``. Fails if nothing fits."""
     own = model.state_dict()
+    if model.gain is not None and init_lmbdas:
+        for key in [k for k in weights if k.endswith("gain.log_gain") and k in own]:
+            weights[key] = regrid_log_gains(weights[key], init_lmbdas, model.lmbdas)
     fits = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
     if not fits:
         raise ValueError("the initial weights share no tensor with this architecture")
@@ -117,7 +137,8 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
     aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
     step = 0
     if cfg.init and not (resume and checkpoint.exists()):
-        _load_initial(model, _initial_weights(cfg.init), cfg.init_lmbda)
+        weights, init_lmbdas = _initial_weights(cfg.init)
+        _load_initial(model, weights, cfg.init_lmbda, init_lmbdas)
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
         model.load_weights(state["model"])
