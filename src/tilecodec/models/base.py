@@ -147,8 +147,8 @@ class CompressionModel(nn.Module):
         step, s = self.controls(quality)
         kw = {} if s is None else {"s": self._level(s, 1)}
         d = self.latent_stride
-        latents = entropy_map(lambda i: self.latent_codec.decompress(strings[i], (sizes[i][0] // d, sizes[i][1] // d),
-                                                                     step, **kw), range(len(strings)))
+        latents = entropy_map(lambda job: self.latent_codec.decompress(job[0], (job[1][0] // d, job[1][1] // d),
+                                                                       step, **kw), list(zip(strings, sizes)))
         out = [None] * len(latents)
         for size in dict.fromkeys(sizes):
             group = [i for i, si in enumerate(sizes) if si == size]

@@ -9,6 +9,7 @@ together on the deadline or Ctrl-C, and each checkpoint records every replica's
 parameter digest.
 """
 
+import bisect
 import copy
 import csv
 import math
@@ -89,12 +90,11 @@ def _initial_weights(source: str) -> tuple[dict, list | None]:
 def regrid_log_gains(log_gain: torch.Tensor, lmbdas: list, new_lmbdas: list) -> torch.Tensor:
     """Gains for ``new_lmbdas`` from trained ones at ``lmbdas``: linear in log lambda between
     the two nearest trained levels, extrapolated along the end segments outside them."""
-    x = torch.log(torch.tensor(lmbdas, dtype=torch.float64))
+    x = [math.log(v) for v in lmbdas]
     rows = []
-    for lm in new_lmbdas:
-        t = math.log(lm)
-        i = int(min(max(torch.searchsorted(x, torch.tensor(t, dtype=torch.float64)).item(), 1), len(lmbdas) - 1))
-        w = (t - x[i - 1].item()) / (x[i] - x[i - 1]).item()
+    for t in (math.log(v) for v in new_lmbdas):
+        i = min(max(bisect.bisect_left(x, t), 1), len(x) - 1)  # segment [i - 1, i]
+        w = (t - x[i - 1]) / (x[i] - x[i - 1])
         rows.append((1 - w) * log_gain[i - 1].double() + w * log_gain[i].double())
     return torch.stack(rows).to(log_gain.dtype)
 
