@@ -1,10 +1,12 @@
 """Reproduce Tarchouli et al. (2022) on our data: patch coding with and without overlap.
 
     python experiments/patch_overlap/run.py [--patch 256] [--points 5] [--skip-bd] [--skip-speed]
+    python experiments/patch_overlap/run.py --sizes 256 512 1024 --skip-seam --skip-speed
 
 1. BD-rate (PSNR-RGB and MS-SSIM) of patch coding with N = 0, 2, 4, 8, 16, 32 against
    full-image coding, on ../shared/data/eval (results/bd-pP.{json,md}, results/rd-pP.png
-   for patch size P).
+   for patch size P). With ``--sizes``: patch sizes at the default overlap against
+   full-image coding instead (results/bd-sizes-nN.{json,md}, rd-sizes-nN.png).
 2. Time and peak memory (VmHWM of a fresh process) at 832x480, 1280x720, 1920x1080 and
    24 MP for full-image coding, patches in parallel and patches one after another
    (results/speed.{json,md}).
@@ -54,11 +56,12 @@ except (MemoryError, RuntimeError) as exc:
 """
 
 
-def bd_experiment(patch: int, points: int) -> None:
+def bd_experiment(layouts: list[str], name: str, points: int) -> None:
+    """BD-rate of each ``@pPnN`` layout against whole-image coding: results/bd-NAME.{json,md}, rd-NAME.png."""
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    codecs = ["tilecodec-msh-mse@whole"] + [f"tilecodec-msh-mse@p{patch}n{n}" for n in tilecodec.tiling.OVERLAPS]
-    run_bench(DATA / "eval", codecs=codecs, out=out / f"bd-p{patch}.json", plot_path=out / f"rd-p{patch}.png",
+    codecs = ["tilecodec-msh-mse@whole"] + [f"tilecodec-msh-mse@{layout}" for layout in layouts]
+    run_bench(DATA / "eval", codecs=codecs, out=out / f"bd-{name}.json", plot_path=out / f"rd-{name}.png",
               anchor="tilecodec-msh-mse@whole", workers=default_workers(), points=points)
 
 
@@ -119,13 +122,17 @@ def seam_figure(patch: int) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--patch", type=int, default=256)
+    p.add_argument("--sizes", type=int, nargs="+",
+                   help="compare these patch sizes at the default overlap instead of every overlap at --patch")
     p.add_argument("--points", type=int, default=5)
     p.add_argument("--skip-bd", action="store_true")
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--skip-seam", action="store_true")
     args = p.parse_args()
-    if not args.skip_bd:
-        bd_experiment(args.patch, args.points)
+    if not args.skip_bd and args.sizes:
+        bd_experiment([f"p{size}n{DEFAULT_OVERLAP}" for size in args.sizes], f"sizes-n{DEFAULT_OVERLAP}", args.points)
+    elif not args.skip_bd:
+        bd_experiment([f"p{args.patch}n{n}" for n in tilecodec.tiling.OVERLAPS], f"p{args.patch}", args.points)
     if not args.skip_seam:
         seam_figure(args.patch)
     if not args.skip_speed:

@@ -8,6 +8,9 @@ the other cores anyway, the entropy paths of several patches run side by side, o
 Python thread (``entropy_map``).
 """
 
+import ctypes
+import os
+import platform
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -48,6 +51,43 @@ def entropy_map(fn, items: list) -> list:
             return list(pool.map(run, items))
     finally:
         torch.set_num_threads(threads)
+
+
+BAND_ROWS = 8  # input rows from which ``row_bands`` splits the work in two
+
+
+def row_bands(fn, x: torch.Tensor, halo: int, scale: int) -> torch.Tensor:
+    """``fn(x)`` on the entropy path, for a conv stack ``fn`` whose output is ``scale`` times
+    taller than ``x`` and whose output rows depend only on input rows within ``halo``. From
+    BAND_ROWS rows on, the top and bottom halves (each with ``halo`` rows of its neighbour)
+    are computed side by side (``entropy_map``) and joined. The split depends only on the
+    shape of ``x``, so encoder and decoder compute the same numbers."""
+    def run(band):
+        with entropy_path():
+            return fn(band)
+
+    h = x.shape[2]
+    if h < BAND_ROWS:
+        return run(x)
+    mid = h // 2
+    top, bottom = entropy_map(run, [x[:, :, : mid + halo], x[:, :, mid - halo:]])
+    return torch.cat([top[:, :, : mid * scale], bottom[:, :, halo * scale:]], dim=2)
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to serve large buffers from its heap and keep freed memory for
+    reuse (M_MMAP_MAX = 0, M_TRIM_THRESHOLD = 1 GiB). By default every buffer above 32 MB
+    is a fresh mmap whose pages the kernel zeroes again on first touch, and the transforms
+    allocate several such feature maps per image (benchmarks/results/allocator.md).
+    Process-wide; set TILECODEC_MALLOC=default to leave malloc alone. True if applied."""
+    if os.environ.get("TILECODEC_MALLOC") == "default" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # malloc.h
+        return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
+    except (OSError, AttributeError):
+        return False
 
 
 def fast_transform(module: torch.nn.Module, x: torch.Tensor, enabled: bool) -> torch.Tensor:

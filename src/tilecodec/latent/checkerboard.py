@@ -65,8 +65,8 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         y = y.float()
         anchors = anchor_mask(y.shape[2:]).expand_as(y)
         gaussian = self.y.gaussian
+        hyper = self._hyper(z_hat, s)
         with entropy_path():
-            hyper = self._hyper(z_hat, s)
             scales, means = self._anchor_params(hyper)
             scales = self.floored(scales, s, step)
         sym = torch.round((y - means) / step)
@@ -87,8 +87,8 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         zs = (shape[0] // self.downsampling, shape[1] // self.downsampling)
         z_hat = self.z.decompress(strings[:1], zs)
         gaussian = self.y.gaussian
+        hyper = self._hyper(z_hat, s)
         with entropy_path():
-            hyper = self._hyper(z_hat, s)
             scales, means = self._anchor_params(hyper)
             scales = self.floored(scales, s, step)
         anchors = anchor_mask(shape).expand_as(means)
@@ -109,8 +109,8 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         z_hat = self._rounded_z(y, s)
         y = y.float()
         anchors = anchor_mask(y.shape[2:])
+        hyper = self._hyper(z_hat, s)
         with entropy_path():
-            hyper = self._hyper(z_hat, s)
             scales_a, means_a = self._anchor_params(hyper)
             y_hat = torch.where(anchors, torch.round((y - means_a) / step) * step + means_a, torch.zeros_like(y))
             scales_n, means_n = self._split(hyper, self.context(y_hat))

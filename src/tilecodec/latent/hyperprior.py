@@ -19,7 +19,7 @@ from torch import nn
 
 from ..entropy.gaussian import SCALE_MIN
 from ..layers import GainUnit, interpolate_levels, run_inference
-from ..numerics import entropy_path, fast_transform
+from ..numerics import entropy_path, fast_transform, row_bands
 from .factorized import FactorizedLatentCodec
 from .gaussian import GaussianLatentCodec
 
@@ -56,13 +56,15 @@ class HyperpriorLatentCodec(nn.Module):
         return torch.maximum(scales, floor[:, :, None, None] * step)
 
     def _hyper(self, z_hat: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
-        """The hyper-synthesis of the (inverse-gained) hyper-latent, in float32."""
+        """The hyper-synthesis of the (inverse-gained) hyper-latent, in float32. At inference
+        it runs on the entropy path, in two row bands side by side on large inputs (its
+        output rows see z rows within 2: a 3x3 conv at 1x, 2x and 4x resolution)."""
         z_hat = z_hat.float()
         if self.z_inverse_gain is not None:
             z_hat = self.z_inverse_gain(z_hat, s)
         if torch.is_grad_enabled():
             return self.hyper_synthesis(z_hat)
-        return run_inference(self.hyper_synthesis, z_hat)  # faster; encoder and decoder both use it
+        return row_bands(lambda z: run_inference(self.hyper_synthesis, z), z_hat, 2, self.downsampling)
 
     def _params(self, z_hat: torch.Tensor, s: torch.Tensor | None):
         out = self._hyper(z_hat, s)
@@ -99,8 +101,8 @@ class HyperpriorLatentCodec(nn.Module):
                  s: torch.Tensor | None = None) -> tuple[list[bytes], torch.Tensor]:
         """``fast``: allow bf16 for the hyper-analysis (encoder only; z is coded exactly)."""
         z_strings, z_hat = self._code_z(y, s, fast)
+        scales, means = self._params(z_hat, s)
         with entropy_path():
-            scales, means = self._params(z_hat, s)
             scales = self.floored(scales, s, step)
         y_strings, y_hat = self.y.compress(y, scales, means, step)
         return z_strings + y_strings, y_hat
@@ -111,8 +113,8 @@ class HyperpriorLatentCodec(nn.Module):
         """``shape``: spatial size of y; the hyper-latent is ``downsampling`` times smaller."""
         zs = (shape[0] // self.downsampling, shape[1] // self.downsampling)
         z_hat = self.z.decompress(strings[:1], zs)
+        scales, means = self._params(z_hat, s)
         with entropy_path():
-            scales, means = self._params(z_hat, s)
             scales = self.floored(scales, s, step)
         return self.y.decompress(strings[1:], scales, means, step)
 
@@ -121,8 +123,7 @@ class HyperpriorLatentCodec(nn.Module):
         """(z_hat, scales before the floor, means) exactly as ``compress`` derives them for ``y``
         (hyper-analysis in float32)."""
         z_hat = self._rounded_z(y, s)
-        with entropy_path():
-            scales, means = self._params(z_hat, s)
+        scales, means = self._params(z_hat, s)
         return z_hat, scales, means
 
     @torch.no_grad()
