@@ -42,6 +42,9 @@ def estimated_bits(codec, array, quality) -> float:
     return bits
 
 
+SPEED_RUNS = 9
+
+
 def timed(f, repeat=1):
     best, out = float("inf"), None
     for _ in range(repeat):
@@ -99,15 +102,16 @@ def main() -> int:
         # JPEG's bpp for the same PSNR (log-linear interpolation of its curve)
         c["jpeg_bpp_same_psnr"] = float(np.exp(np.interp(c["psnr"], jp, np.log(jb)))) if jp[0] <= c["psnr"] <= jp[-1] else None
 
-    # speed target: a 768x512 photo, best of 5
+    # speed target: a 768x512 photo; default patches (one patch at this size) and 256-px patches
     img = np.ascontiguousarray(np.asarray(Image.open(files[0]).convert("RGB"))[:512, :768])
-    codec.decompress(codec.compress(img))
-    data, enc = timed(lambda: codec.compress(img, quality=75), 5)
-    _, dec = timed(lambda: codec.decompress(data), 5)
-    whole, enc_whole = timed(lambda: codec.compress(img, quality=75, patch=None), 5)
-    _, dec_whole = timed(lambda: codec.decompress(whole), 5)
-    speed = dict(image="768x512 crop of " + files[0].name, threads=args.threads, encode_s=enc, decode_s=dec,
-                 whole_image_encode_s=enc_whole, whole_image_decode_s=dec_whole)
+    speed = dict(image="768x512 crop of " + files[0].name, threads=args.threads, runs=SPEED_RUNS)
+    for layout, patch in (("default", DEFAULT_PATCH), ("patch256", 256)):
+        data = codec.compress(img, quality=75, patch=patch)
+        codec.decompress(data)  # warm-up
+        enc = [timed(lambda: codec.compress(img, quality=75, patch=patch))[1] for _ in range(SPEED_RUNS)]
+        dec = [timed(lambda: codec.decompress(data))[1] for _ in range(SPEED_RUNS)]
+        speed[layout] = dict(patch=patch, encode_best_s=min(enc), encode_median_s=float(np.median(enc)),
+                             decode_best_s=min(dec), decode_median_s=float(np.median(dec)))
 
     result = dict(model=codec.name, model_hash=codec.entry.short_hash, images=len(files), data=str(args.data),
                   torch=torch.__version__, machine=platform.processor() or platform.machine(),
@@ -123,9 +127,11 @@ def main() -> int:
                      f"{c['rate_gap_pct']:+.2f}% | {jps} | {jbs} | {c['encode_s']:.2f} | {c['decode_s']:.2f} |")
     lines += ["", "JPEG (Pillow/libjpeg, 4:2:0): " + ", ".join(f"q{c['quality']} {c['bpp']:.3f} bpp {c['psnr']:.2f} dB"
                                                          for c in jcurve),
-              "", f"Speed, {speed['image']}, quality 75, {args.threads} threads, best of 5: encode {enc:.3f} s, "
-              f"decode {dec:.3f} s with the default patches; encode {enc_whole:.3f} s, decode {dec_whole:.3f} s "
-              "as one patch (`patch=None`)."]
+              "", f"Speed, {speed['image']}, quality 75, {args.threads} threads, best / median of {SPEED_RUNS}: "
+              + "; ".join(f"{'default patches (' + str(v['patch']) + ')' if k == 'default' else str(v['patch']) + '-px patches'}: "
+                          f"encode {v['encode_best_s']:.3f} / {v['encode_median_s']:.3f} s, "
+                          f"decode {v['decode_best_s']:.3f} / {v['decode_median_s']:.3f} s"
+                          for k, v in speed.items() if isinstance(v, dict)) + "."]
     text = "\n".join(lines)
     print(text)
     Path(args.out + ".json").write_text(json.dumps(result, indent=2) + "\n")

@@ -1,7 +1,9 @@
 """BD-rate between two exports of a tilecodec model, from the bench cache.
 
-Usage: python benchmarks/model_vs_model.py CODEC OLD_HASH NEW_HASH
-(e.g. tilecodec-msh-mse a35d4623 26649d33). Uses the per-image points that
+Usage: python benchmarks/model_vs_model.py CODEC OLD_HASH NEW_HASH [PATCH/OVERLAP]
+(e.g. tilecodec-msh-mse a35d4623 26649d33 256/8). With PATCH/OVERLAP, only points coded
+with that layout count (whatever the codec's ``@`` suffix), so two exports benchmarked
+under different default layouts are compared on the same one. Uses the per-image points that
 `benchmarks/eval_bench.sh` stored in benchmarks/results/.bench.cache.jsonl (every export's
 points stay there, keyed by its hash): mean bpp and PSNR-RGB per quality over the images
 both exports have, then the BD-rate of NEW against OLD and of each against JPEG.
@@ -19,12 +21,12 @@ from tilecodec.bench.bdrate import bd_rate
 CACHE = Path(__file__).parent / "results" / ".bench.cache.jsonl"
 
 
-def curves(codec: str, hashes: list[str]) -> dict:
+def curves(codec: str, hashes: list[str], layout: list[str] | None = None) -> dict:
     points = defaultdict(lambda: defaultdict(dict))  # name -> setting -> image -> (bpp, psnr)
     for line in CACHE.read_text().splitlines():
         r = json.loads(line)
         key = r["key"].split("|")
-        if r["codec"] == codec and key[1] in hashes:
+        if key[0].split("@")[0] == codec and key[1] in hashes and (layout is None or key[2:4] == layout):
             points[key[1]][r["setting"]][r["image"]] = (r["bpp"], r["psnr_rgb"])
         elif r["codec"] == "jpeg":
             points["jpeg"][r["setting"]][r["image"]] = (r["bpp"], r["psnr_rgb"])
@@ -41,8 +43,9 @@ def curves(codec: str, hashes: list[str]) -> dict:
 
 def main() -> None:
     codec, old, new = sys.argv[1:4]
-    c, n = curves(codec, [old, new])
-    print(f"`python benchmarks/model_vs_model.py {codec} {old} {new}`\n")
+    layout = sys.argv[4].split("/") if len(sys.argv) > 4 else None
+    c, n = curves(codec, [old, new], layout)
+    print(f"`python benchmarks/model_vs_model.py {' '.join(sys.argv[1:])}`\n")
     print(f"{n} images; mean over images per quality; BD-rate by PCHIP over the common PSNR range.\n")
     print("| export | qualities | bpp | PSNR dB | BD-rate vs JPEG |\n|---|---|---|---|---|")
     for name in (old, new):

@@ -102,3 +102,14 @@ def test_row_bands_equal_the_whole_computation_up_to_rounding(codec):
         assert banded.shape == whole.shape
         # a halo too small would show as differences of order one along the seam
         assert (banded - whole).abs().max() < 1e-3 * whole.abs().max()
+
+
+def test_keep_freed_memory_applies_on_glibc_unless_turned_off(monkeypatch):
+    import platform
+
+    from tilecodec.numerics import keep_freed_memory
+
+    monkeypatch.setenv("TILECODEC_MALLOC", "default")
+    assert keep_freed_memory() is False
+    monkeypatch.delenv("TILECODEC_MALLOC")
+    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
