@@ -1,7 +1,8 @@
-"""Default model on the eval set: mean bpp / PSNR per quality, estimated-vs-actual rate,
+"""A model (the default unless --model) on the eval set: mean bpp / PSNR per quality, estimated-vs-actual rate,
 encode/decode seconds, JPEG at the same bpp, and the 768x512 speed target.
 
     python benchmarks/codec_eval.py            # writes benchmarks/results/codec_eval.{json,md}
+    python benchmarks/codec_eval.py --model msh-mse --out benchmarks/results/codec_eval-msh-mse
 
 Everything is measured on real files (bytes of the .tlc output); the estimate column is
 the model's own rate estimate (sum of -log2 likelihoods of the coded symbols, over the
@@ -135,7 +136,8 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     Path(args.out + ".json").write_text(json.dumps(result, indent=2) + "\n")
-    Path(args.out + ".md").write_text(f"`python benchmarks/{Path(__file__).name}`\n\n" + text + "\n")
+    command = " ".join(["python", f"benchmarks/{Path(__file__).name}", *sys.argv[1:]])
+    Path(args.out + ".md").write_text(f"`{command}`\n\n" + text + "\n")
     return 0
 
 

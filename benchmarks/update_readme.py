@@ -8,7 +8,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = {"codec_eval": ROOT / "benchmarks" / "results" / "codec_eval.md",
+          "codec_eval_msh": ROOT / "benchmarks" / "results" / "codec_eval-msh-mse.md",
           "bench": ROOT / "benchmarks" / "results" / "bench.md",
+          "bd_targets": ROOT / "benchmarks" / "results" / "bd_targets.md",
+          "speed": ROOT / "benchmarks" / "results" / "speed.md",
           "large_images": ROOT / "benchmarks" / "results" / "large_images.md"}
 
 readme = (ROOT / "README.md").read_text()

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tilecodec.zoo import DEFAULT_MODEL
+
 
 def run(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "tilecodec", *map(str, args)], capture_output=True, text=True,
@@ -26,12 +28,12 @@ def test_compress_info_decompress(tmp_path, image_file, small_photo):
     assert r.returncode == 0, r.stderr
     assert "bpp" in r.stdout
     r = run("info", tlc)
-    assert r.returncode == 0 and "64x64" in r.stdout and "msh-mse" in r.stdout and "quality:   60" in r.stdout
+    assert r.returncode == 0 and "64x64" in r.stdout and DEFAULT_MODEL in r.stdout and "quality:   60" in r.stdout
     r = run("decompress", tlc, "-o", png)
     assert r.returncode == 0, r.stderr
     assert np.asarray(Image.open(png)).shape == small_photo.shape
     r = run("models")
-    assert r.returncode == 0 and "msh-mse (default)" in r.stdout
+    assert r.returncode == 0 and f"{DEFAULT_MODEL} (default)" in r.stdout
 
 
 def _assert_clean_error(r):

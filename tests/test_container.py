@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tilecodec
-from tilecodec import BitstreamError, container
+from tilecodec import BitstreamError, container, zoo
 
 
 def _header(**kw):
@@ -84,7 +84,7 @@ def test_random_bytes_raise_bitstream_error(codec, blob, with_magic):
 
 def test_info_reads_the_header(small_file):
     h = tilecodec.info(small_file)
-    assert (h.width, h.height, h.channels, h.quality, h.model) == (64, 64, 3, 50.0, "msh-mse")
+    assert (h.width, h.height, h.channels, h.quality, h.model) == (64, 64, 3, 50.0, zoo.DEFAULT_MODEL)
 
 
 def test_write_atomic_leaves_no_partial_file(tmp_path):

@@ -44,3 +44,14 @@ def test_variable_rate_training_logs_real_bitstream_evaluation(tmp_path, photo):
     rows = (tmp_path / "run.eval.csv").read_text().splitlines()
     assert rows[0] == "step,quality,bpp,psnr,ms_ssim" and len(rows) == 3
     assert all(float(r.split(",")[2]) > 0 for r in rows[1:])  # real files have a size
+
+
+def test_schedule_warms_up_then_decays_by_steps_or_deadline():
+    from tilecodec.train.loop import lr_at
+
+    cfg = TrainConfig(lr=1e-3, warmup=10, steps=110)
+    assert lr_at(0, cfg) == 1e-3 / 10 and lr_at(9, cfg) == 1e-3
+    assert lr_at(60, cfg) < lr_at(20, cfg) and abs(lr_at(110, cfg) - 2e-5) < 1e-12
+    assert lr_at(20, cfg, elapsed=0.0) > lr_at(20, cfg, elapsed=0.5) > lr_at(20, cfg, elapsed=1.0)
+    assert abs(lr_at(20, cfg, elapsed=1.0) - 2e-5) < 1e-12  # the time budget ends the decay early
+    assert lr_at(100, cfg, elapsed=0.1) == lr_at(100, cfg)  # step progress still counts when ahead

@@ -112,7 +112,7 @@ def cmd_train(args) -> None:
     from .train import TrainConfig, train
 
     cfg = TrainConfig(data=args.data, lmbda=args.lmbda, steps=args.steps, crop=args.crop, batch=args.batch,
-                      lr=args.lr, N=args.N, M=args.M, architecture=args.architecture, init=args.init,
+                      anneal_by_deadline=args.anneal_by_deadline, lr=args.lr, N=args.N, M=args.M, architecture=args.architecture, init=args.init,
                       lmbdas=args.lmbdas, init_lmbda=args.init_lmbda, eval_data=args.eval,
                       eval_every=args.eval_every, workers=args.workers, warmup=args.warmup,
                       distortion=args.distortion, correlation=args.correlation, correlation_k=args.correlation_k)
@@ -207,6 +207,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     t.add_argument("--init", default=None, help="start from a bundled model's weights (name or .safetensors)")
     t.add_argument("--max-minutes", type=float, default=None)
+    t.add_argument("--anneal-by-deadline", action="store_true",
+                   help="finish the cosine decay by --max-minutes even if --steps is not reached")
     t.set_defaults(run=cmd_train)
 
     b = sub.add_parser("bench", help="rate-distortion benchmark against classical codecs")

@@ -14,7 +14,7 @@ from .errors import ModelError
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 REGISTRY = WEIGHTS_DIR / "zoo.json"
-DEFAULT_MODEL = "msh-mse"
+DEFAULT_MODEL = "ckbd-mse"  # issue 3: the checkerboard context model is the default architecture
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..entropy import coder
-from ..numerics import entropy_path
+from ..numerics import entropy_path, row_bands
 from .hyperprior import HyperpriorLatentCodec
 
 
@@ -43,6 +43,22 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         c = self.context.out_channels
         return self._split(hyper, hyper.new_zeros(hyper.shape[0], c, *hyper.shape[2:]))
 
+    def _coding_params(self, hyper: torch.Tensor, y_hat: torch.Tensor | None = None):
+        """Scales and means at inference, on the entropy path: from the hyperprior alone
+        (anchors), or also from the context of the decoded anchors ``y_hat`` (non-anchors).
+        Large latents run in two row bands side by side (the entropy path is one thread per
+        job); the context conv sees rows within 2, the entropy parameters only their own."""
+        if y_hat is None:
+            out = row_bands(lambda h: torch.cat(self._anchor_params(h), dim=1), hyper, 0, 1)
+        else:
+            split = hyper.shape[1]
+
+            def params(x):
+                return torch.cat(self._split(x[:, :split], self.context(x[:, split:])), dim=1)
+
+            out = row_bands(params, torch.cat([hyper, y_hat], dim=1), self.context.padding[0], 1)
+        return out.chunk(2, dim=1)
+
     def forward(self, y: torch.Tensor, s: torch.Tensor | None = None):
         z_hat, z_lik = self._train_z(y, s)
         anchors = anchor_mask(y.shape[2:], y.device)
@@ -66,14 +82,14 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         anchors = anchor_mask(y.shape[2:]).expand_as(y)
         gaussian = self.y.gaussian
         hyper = self._hyper(z_hat, s)
+        scales, means = self._coding_params(hyper)
         with entropy_path():
-            scales, means = self._anchor_params(hyper)
             scales = self.floored(scales, s, step)
         sym = torch.round((y - means) / step)
         a_bytes = coder.encode(sym[anchors].numpy(), gaussian.indexes(scales, step)[anchors].numpy(), gaussian.tables)
         y_hat = torch.where(anchors, sym * step + means, torch.zeros_like(y))
+        scales, means = self._coding_params(hyper, y_hat)
         with entropy_path():
-            scales, means = self._split(hyper, self.context(y_hat))
             scales = self.floored(scales, s, step)
         sym = torch.round((y - means) / step)
         n_bytes = coder.encode(sym[~anchors].numpy(), gaussian.indexes(scales, step)[~anchors].numpy(),
@@ -88,15 +104,15 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         z_hat = self.z.decompress(strings[:1], zs)
         gaussian = self.y.gaussian
         hyper = self._hyper(z_hat, s)
+        scales, means = self._coding_params(hyper)
         with entropy_path():
-            scales, means = self._anchor_params(hyper)
             scales = self.floored(scales, s, step)
         anchors = anchor_mask(shape).expand_as(means)
         y_hat = torch.zeros_like(means)
         sym = coder.decode(strings[1], gaussian.indexes(scales, step)[anchors].numpy(), gaussian.tables)
         y_hat[anchors] = torch.from_numpy(sym).float() * step + means[anchors]
+        scales, means = self._coding_params(hyper, y_hat)
         with entropy_path():
-            scales, means = self._split(hyper, self.context(y_hat))
             scales = self.floored(scales, s, step)
         sym = coder.decode(strings[2], gaussian.indexes(scales, step)[~anchors].numpy(), gaussian.tables)
         y_hat[~anchors] = torch.from_numpy(sym).float() * step + means[~anchors]
@@ -110,8 +126,7 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         y = y.float()
         anchors = anchor_mask(y.shape[2:])
         hyper = self._hyper(z_hat, s)
-        with entropy_path():
-            scales_a, means_a = self._anchor_params(hyper)
-            y_hat = torch.where(anchors, torch.round((y - means_a) / step) * step + means_a, torch.zeros_like(y))
-            scales_n, means_n = self._split(hyper, self.context(y_hat))
+        scales_a, means_a = self._coding_params(hyper)
+        y_hat = torch.where(anchors, torch.round((y - means_a) / step) * step + means_a, torch.zeros_like(y))
+        scales_n, means_n = self._coding_params(hyper, y_hat)
         return z_hat, torch.where(anchors, scales_a, scales_n), torch.where(anchors, means_a, means_n)

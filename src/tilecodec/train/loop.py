@@ -48,6 +48,7 @@ class TrainConfig:
     lr: float = 8e-4
     warmup: int = 200
     steps: int = 20000
+    anneal_by_deadline: bool = False  # cosine decay reaches its floor by --max-minutes even if steps remain
     clip: float = 1.0
     checkpoint_every_s: float = 300.0
     bf16: bool = True
@@ -67,10 +68,12 @@ class TrainConfig:
         return config
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
+def lr_at(step: int, cfg: TrainConfig, elapsed: float = 0.0) -> float:
+    """Linear warm-up over ``cfg.warmup`` steps, then cosine decay to 2% of ``cfg.lr`` at
+    ``cfg.steps`` or, if sooner, when ``elapsed`` (a fraction of the time budget) reaches 1."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
-    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    t = min(1.0, max((step - cfg.warmup) / max(1, cfg.steps - cfg.warmup), elapsed))
     return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
@@ -129,6 +132,7 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
     """Train until ``cfg.steps`` or ``max_minutes``; always leaves a complete checkpoint."""
     rank, world, device = distributed.setup()
     main = rank == 0
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed crop size: pick the fastest kernels once
     torch.manual_seed(cfg.seed)
     model = build(cfg.architecture, **cfg.model_config()).to(device, memory_format=torch.channels_last)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
@@ -167,13 +171,17 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
     start = last_save = time.time()
     deadline = start + max_minutes * 60 if max_minutes else float("inf")
+
+    def progress() -> float:  # fraction of the time budget spent, when the schedule follows it
+        return (time.time() - start) / (max_minutes * 60) if cfg.anneal_by_deadline and max_minutes else 0.0
+
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, dynamic_ncols=True, disable=not main)
     it = iter(data)
     while step < cfg.steps and not distributed.any_true(stop["now"] or time.time() > deadline, device):
         x = next(it).to(device).contiguous(memory_format=torch.channels_last)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg)
+            g["lr"] = lr_at(step, cfg, progress())
         s = torch.randint(len(levels), (x.shape[0],), device=device) if levels is not None else None
         with autocast:
             out = net(x, s.float()) if s is not None else net(x)
@@ -196,7 +204,7 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", bpp=f"{losses['bpp'].item():.3f}", psnr=f"{psnr:.2f}")
         if main and step % 50 == 0:
-            log.write(step, time.time() - start, lr_at(step, cfg), loss.item(), losses["bpp"].item(), psnr,
+            log.write(step, time.time() - start, lr_at(step, cfg, progress()), loss.item(), losses["bpp"].item(), psnr,
                       aux.item(), losses.get("corr"))
         if step % cfg.eval_every == 0 and cfg.eval_data:
             if evaluator:

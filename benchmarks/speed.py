@@ -1,0 +1,62 @@
+"""Encode and decode seconds of every bundled model on a 768x512 photo (the speed target:
+under 0.2 s each on this 2-core CPU), default layout, quality 75, 2 threads. Models take
+turns run by run, so that a slow spell of a shared machine hits all of them alike.
+
+    python benchmarks/speed.py [--runs 15]     # writes benchmarks/results/speed.md
+"""
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import tilecodec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--image", default=str(ROOT.parent / "shared" / "data" / "eval" / "wiki-001.png"))
+    p.add_argument("--runs", type=int, default=15)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    img = np.ascontiguousarray(np.asarray(Image.open(args.image).convert("RGB"))[:512, :768])
+    codecs = {name: tilecodec.load(name) for name in tilecodec.models()}
+    files = {name: c.compress(img, quality=75) for name, c in codecs.items()}
+    for name, c in codecs.items():
+        c.decompress(files[name])  # warm-up
+    times = {name: ([], []) for name in codecs}
+    for _ in range(args.runs):
+        for name, c in codecs.items():
+            t = time.perf_counter()
+            c.compress(img, quality=75)
+            times[name][0].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            c.decompress(files[name])
+            times[name][1].append(time.perf_counter() - t)
+    lines = [f"`python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`".replace(" `", "`"), "",
+             f"768x512 crop of {Path(args.image).name}, quality 75, default layout, {args.threads} threads, "
+             f"{args.runs} runs per model taking turns, torch {torch.__version__}, "
+             f"{platform.machine()}.", "",
+             "| model | bpp | encode best s | encode median s | decode best s | decode median s |",
+             "|---|---|---|---|---|---|"]
+    for name, (enc, dec) in times.items():
+        bpp = 8 * len(files[name]) / (img.shape[0] * img.shape[1])
+        lines.append(f"| {name} | {bpp:.3f} | {min(enc):.3f} | {statistics.median(enc):.3f} | {min(dec):.3f} | "
+                     f"{statistics.median(dec):.3f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    (ROOT / "benchmarks" / "results" / "speed.md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
