@@ -75,16 +75,24 @@ def tilecodec_sections(data):
     return info(data).sections
 
 
-def test_banded_coding_params_equal_the_whole_computation_up_to_rounding():
-    from tilecodec.numerics import BAND_ROWS, entropy_path
+def test_gathered_coding_params_equal_the_masked_conv_computation_up_to_rounding():
+    """Inference computes parameters only at the positions each pass codes (gathered taps,
+    matrix products, two halves side by side); training uses the masked conv on the whole
+    map. Both must give the same numbers, including the split and the borders."""
+    from tilecodec.latent.checkerboard import CHUNK_POSITIONS, checkerboard_positions
+    from tilecodec.numerics import entropy_path
 
     lc = _model().latent_codec
     torch.manual_seed(3)
-    for rows in (BAND_ROWS - 1, BAND_ROWS, BAND_ROWS + 3):
-        hyper, y_hat = torch.randn(1, 48, rows, 10), 4 * torch.randn(1, 24, rows, 10)
+    for rows, cols in ((1, 5), (3, 7), (2 * CHUNK_POSITIONS // 10 + 1, 10)):
+        hyper, y_hat = torch.randn(1, 48, rows, cols), 4 * torch.randn(1, 24, rows, cols)
+        y_hat = y_hat * anchor_mask((rows, cols))
         with entropy_path():
             whole = lc._anchor_params(hyper) + lc._split(hyper, lc.context(y_hat))
-        banded = lc._coding_params(hyper) + lc._coding_params(hyper, y_hat)
-        for b, w in zip(banded, whole):
-            # a halo too small would show as differences of order one along the seam
-            assert b.shape == w.shape and (b - w).abs().max() < 1e-4 * w.abs().max()
+        anchors, others = checkerboard_positions((rows, cols))
+        gathered = lc._coding_params(hyper, anchors) + lc._coding_params(hyper, others, y_hat)
+        for g, w, positions in zip(gathered, whole, (anchors, anchors, others, others)):
+            w = w[0].flatten(1)[:, positions]
+            assert g.shape == (1, 24, 1, len(positions))
+            # a wrong tap or a misplaced border would show as differences of order one
+            assert (g[0, :, 0] - w).abs().max() < 1e-4 * w.abs().max()

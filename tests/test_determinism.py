@@ -46,7 +46,10 @@ class _FaultyUnderBf16(torch.nn.Module):
         return out * 1e30 if torch.is_autocast_enabled("cpu") else out
 
 
-def test_a_faulty_fast_transform_falls_back_to_float32_and_still_decodes(small_photo):
+def test_a_faulty_fast_transform_falls_back_to_float32_and_still_decodes(small_photo, monkeypatch):
+    from tilecodec import numerics
+
+    monkeypatch.setattr(numerics, "BF16", True)  # the bf16 path, even on CPUs where it is not the default
     faulty, exact = (Codec(*zoo.load_model(zoo.DEFAULT_MODEL)) for _ in range(2))  # private copies
     faulty.model.analysis = _FaultyUnderBf16(faulty.model.analysis)
     exact.model.fast = False

@@ -4,16 +4,23 @@ context model for efficient learned image compression", CVPR 2021).
 The latent is split into anchors (``(i + j) % 2 == 0``) and non-anchors. Anchors are
 coded from the hyperprior alone; non-anchors also see a masked convolution of the
 decoded anchors. Two parallel passes, no per-element loops. Training runs the same two
-passes (anchors rounded around their own means), so training and coding agree.
+passes (anchors rounded around their own means), so training and coding agree. At
+inference each pass computes its parameters only where it codes: the anchors' from the
+hyperprior alone (the zero context drops out of the first layer), the non-anchors' context
+only from the 12 anchor taps of the 5x5 mask, as matrix products over gathered positions.
 Strings: ``[z_bytes, anchor_bytes, non_anchor_bytes]``.
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..entropy import coder
-from ..numerics import entropy_path, row_bands
+from ..numerics import entropy_map, entropy_path
 from .hyperprior import HyperpriorLatentCodec
+
+
+CHUNK_POSITIONS = 192  # positions from which ``_coding_params`` splits the work in two
 
 
 def anchor_mask(shape: tuple[int, int], device=None) -> torch.Tensor:
@@ -21,6 +28,17 @@ def anchor_mask(shape: tuple[int, int], device=None) -> torch.Tensor:
     i = torch.arange(shape[0], device=device)[:, None]
     j = torch.arange(shape[1], device=device)[None, :]
     return (i + j) % 2 == 0
+
+
+def checkerboard_positions(shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat (row-major) indexes of the anchors, then of the non-anchors: the coding order."""
+    anchors = anchor_mask(shape).flatten()
+    return anchors.nonzero()[:, 0], (~anchors).nonzero()[:, 0]
+
+
+def _on_entropy_path(fn, x):
+    with entropy_path():
+        return fn(x)
 
 
 class CheckerboardLatentCodec(HyperpriorLatentCodec):
@@ -43,21 +61,49 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         c = self.context.out_channels
         return self._split(hyper, hyper.new_zeros(hyper.shape[0], c, *hyper.shape[2:]))
 
-    def _coding_params(self, hyper: torch.Tensor, y_hat: torch.Tensor | None = None):
-        """Scales and means at inference, on the entropy path: from the hyperprior alone
-        (anchors), or also from the context of the decoded anchors ``y_hat`` (non-anchors).
-        Large latents run in two row bands side by side (the entropy path is one thread per
-        job); the context conv sees rows within 2, the entropy parameters only their own."""
-        if y_hat is None:
-            out = row_bands(lambda h: torch.cat(self._anchor_params(h), dim=1), hyper, 0, 1)
-        else:
-            split = hyper.shape[1]
+    def _mlp(self, rows: torch.Tensor, hyper_only: bool) -> torch.Tensor:
+        """``entropy_parameters`` on (n, features) rows (its 1x1 convs as matrix products).
+        ``hyper_only``: rows hold only the hyper features; the context half is zero, so the
+        first layer uses only the hyper half of its weights."""
+        for i, layer in enumerate(self.entropy_parameters):
+            if isinstance(layer, nn.Conv2d):
+                w = layer.weight.flatten(1)
+                rows = F.linear(rows, w[:, : rows.shape[1]] if i == 0 and hyper_only else w, layer.bias)
+            else:
+                rows = layer(rows)
+        return rows
 
-            def params(x):
-                return torch.cat(self._split(x[:, :split], self.context(x[:, split:])), dim=1)
+    def _context_rows(self, y_hat: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """``context(y_hat)`` at the flat ``positions`` only, as (n, 2C) rows: each row is one
+        matrix product over the taps the checkerboard mask keeps (12 of 25 for 5x5)."""
+        conv = self.context
+        k, p = conv.kernel_size[0], conv.padding[0]
+        c, w = y_hat.shape[1], y_hat.shape[3]
+        padded = F.pad(y_hat[0], (p, p, p, p)).flatten(1)  # (C, (H + 2p) * (W + 2p))
+        taps = conv.mask[0, 0].nonzero()  # (T, 2): the kept (row, column) offsets
+        offsets = taps[:, 0] * (w + 2 * p) + taps[:, 1]
+        base = positions // w * (w + 2 * p) + positions % w
+        features = padded[:, base[:, None] + offsets[None, :]]  # (C, n, T)
+        weight = conv.weight[:, :, taps[:, 0], taps[:, 1]]  # (2C, C, T)
+        return F.linear(features.permute(1, 0, 2).reshape(len(positions), c * len(taps)),
+                        weight.reshape(weight.shape[0], -1), conv.bias)
 
-            out = row_bands(params, torch.cat([hyper, y_hat], dim=1), self.context.padding[0], 1)
-        return out.chunk(2, dim=1)
+    def _coding_params(self, hyper: torch.Tensor, positions: torch.Tensor, y_hat: torch.Tensor | None = None):
+        """Scales and means, each (1, C, 1, n), at the flat ``positions`` only, on the entropy
+        path: from the hyperprior alone (anchors), or also from the context of the decoded
+        anchors ``y_hat`` (non-anchors). Large latents run in two halves of the positions side
+        by side (the entropy path is one thread per job); the split depends only on the shape."""
+        flat_hyper = hyper[0].flatten(1)
+
+        def params(chunk):
+            rows = flat_hyper[:, chunk].T
+            if y_hat is None:
+                return self._mlp(rows, hyper_only=True)
+            return self._mlp(torch.cat([rows, self._context_rows(y_hat, chunk)], dim=1), hyper_only=False)
+
+        chunks = [positions] if len(positions) < CHUNK_POSITIONS else list(positions.chunk(2))
+        rows = torch.cat(entropy_map(lambda chunk: _on_entropy_path(params, chunk), chunks))
+        return rows.T.reshape(1, rows.shape[1], 1, rows.shape[0]).chunk(2, dim=1)
 
     def forward(self, y: torch.Tensor, s: torch.Tensor | None = None):
         z_hat, z_lik = self._train_z(y, s)
@@ -78,55 +124,47 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
     def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False,
                  s: torch.Tensor | None = None) -> tuple[list[bytes], torch.Tensor]:
         z_strings, z_hat = self._code_z(y, s, fast)
-        y = y.float()
-        anchors = anchor_mask(y.shape[2:]).expand_as(y)
-        gaussian = self.y.gaussian
         hyper = self._hyper(z_hat, s)
-        scales, means = self._coding_params(hyper)
-        with entropy_path():
-            scales = self.floored(scales, s, step)
-        sym = torch.round((y - means) / step)
-        a_bytes = coder.encode(sym[anchors].numpy(), gaussian.indexes(scales, step)[anchors].numpy(), gaussian.tables)
-        y_hat = torch.where(anchors, sym * step + means, torch.zeros_like(y))
-        scales, means = self._coding_params(hyper, y_hat)
-        with entropy_path():
-            scales = self.floored(scales, s, step)
-        sym = torch.round((y - means) / step)
-        n_bytes = coder.encode(sym[~anchors].numpy(), gaussian.indexes(scales, step)[~anchors].numpy(),
-                               gaussian.tables)
-        y_hat = torch.where(anchors, y_hat, sym * step + means)
-        return z_strings + [a_bytes, n_bytes], y_hat
+        flat = y.float()[0].flatten(1)  # (C, H * W)
+        y_hat = torch.zeros_like(flat)
+        strings = []
+        for positions, context in zip(checkerboard_positions(y.shape[2:]), (False, True)):
+            scales, means = self._coding_params(hyper, positions, y_hat.view_as(y) if context else None)
+            with entropy_path():
+                indexes = self.y.gaussian.indexes(self.floored(scales, s, step), step)
+            sym = torch.round((flat[:, positions].view_as(means) - means) / step)
+            strings.append(coder.encode(sym.reshape(-1).numpy(), indexes.reshape(-1).numpy(), self.y.gaussian.tables))
+            y_hat[:, positions] = (sym * step + means).view(len(flat), -1)
+        return z_strings + strings, y_hat.view_as(y)
 
     @torch.no_grad()
     def decompress(self, strings: list[bytes], shape: tuple[int, int], step: float = 1.0,
                    s: torch.Tensor | None = None) -> torch.Tensor:
         zs = (shape[0] // self.downsampling, shape[1] // self.downsampling)
         z_hat = self.z.decompress(strings[:1], zs)
-        gaussian = self.y.gaussian
         hyper = self._hyper(z_hat, s)
-        scales, means = self._coding_params(hyper)
-        with entropy_path():
-            scales = self.floored(scales, s, step)
-        anchors = anchor_mask(shape).expand_as(means)
-        y_hat = torch.zeros_like(means)
-        sym = coder.decode(strings[1], gaussian.indexes(scales, step)[anchors].numpy(), gaussian.tables)
-        y_hat[anchors] = torch.from_numpy(sym).float() * step + means[anchors]
-        scales, means = self._coding_params(hyper, y_hat)
-        with entropy_path():
-            scales = self.floored(scales, s, step)
-        sym = coder.decode(strings[2], gaussian.indexes(scales, step)[~anchors].numpy(), gaussian.tables)
-        y_hat[~anchors] = torch.from_numpy(sym).float() * step + means[~anchors]
-        return y_hat
+        channels = hyper.shape[1] // 2
+        y_hat = hyper.new_zeros(channels, shape[0] * shape[1])
+        for data, positions, context in zip(strings[1:], checkerboard_positions(shape), (False, True)):
+            scales, means = self._coding_params(hyper, positions, y_hat.view(1, channels, *shape) if context else None)
+            with entropy_path():
+                indexes = self.y.gaussian.indexes(self.floored(scales, s, step), step)
+            sym = torch.from_numpy(coder.decode(data, indexes.reshape(-1).numpy(), self.y.gaussian.tables))
+            y_hat[:, positions] = (sym.float().view_as(means) * step + means).view(channels, -1)
+        return y_hat.view(1, channels, *shape)
 
     @torch.no_grad()
     def coding_params(self, y: torch.Tensor, step: float = 1.0, s: torch.Tensor | None = None):
         """(z_hat, scales before the floor, means) exactly as ``compress`` derives them for ``y``:
         anchors from the hyperprior, non-anchors also from the decoded anchors."""
         z_hat = self._rounded_z(y, s)
-        y = y.float()
-        anchors = anchor_mask(y.shape[2:])
         hyper = self._hyper(z_hat, s)
-        scales_a, means_a = self._coding_params(hyper)
-        y_hat = torch.where(anchors, torch.round((y - means_a) / step) * step + means_a, torch.zeros_like(y))
-        scales_n, means_n = self._coding_params(hyper, y_hat)
-        return z_hat, torch.where(anchors, scales_a, scales_n), torch.where(anchors, means_a, means_n)
+        flat = y.float()[0].flatten(1)
+        y_hat, scales_map, means_map = (torch.zeros_like(flat) for _ in range(3))
+        for positions, context in zip(checkerboard_positions(y.shape[2:]), (False, True)):
+            scales, means = self._coding_params(hyper, positions, y_hat.view_as(y) if context else None)
+            sym = torch.round((flat[:, positions].view_as(means) - means) / step)
+            y_hat[:, positions] = (sym * step + means).view(len(flat), -1)
+            scales_map[:, positions] = scales.view(len(flat), -1)
+            means_map[:, positions] = means.view(len(flat), -1)
+        return z_hat, scales_map.view_as(y), means_map.view_as(y)

@@ -40,7 +40,7 @@ class CompressionModel(nn.Module):
 
     downsampling = 64          # image sides must be multiples of this
     latent_stride = 16         # y is this many times smaller than the image
-    fast = True                # bf16 + channels_last transforms at inference
+    fast = True                # channels_last (+ bf16 where native) transforms at inference
 
     def __init__(self):
         super().__init__()

@@ -1,4 +1,4 @@
-"""Rate-distortion training: resumable, time-boxed, bf16 on CPU, DDP under torchrun.
+"""Rate-distortion training: resumable, time-boxed, bf16 where native, DDP under torchrun.
 
 Loss: ``lmbda * D + bpp`` (Ballé et al.; see ``losses``); the factorized densities'
 quantile (aux) loss has its own optimizer. With ``lmbdas`` (gain units, one model for
@@ -25,6 +25,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from .. import numerics
 from ..models import build
 from . import distributed
 from .data import RandomCrops
@@ -51,7 +52,7 @@ class TrainConfig:
     anneal_by_deadline: bool = False  # cosine decay reaches its floor by --max-minutes even if steps remain
     clip: float = 1.0
     checkpoint_every_s: float = 300.0
-    bf16: bool = True
+    bf16: bool | None = None  # bf16 autocast; None: on GPUs and on CPUs with native bf16
     workers: int = 1
     seed: int = 0
     init: str | None = None  # start from these weights (a .safetensors file or a zoo model name)
@@ -158,7 +159,8 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
     evaluator = Evaluator(cfg, checkpoint.with_suffix(".eval.csv"), resume) if cfg.eval_data and main else None
     levels = torch.tensor(cfg.lmbdas, dtype=torch.float32, device=device) if cfg.lmbdas else None
     mask = torch.tensor(cfg.correlation_mask, dtype=torch.float32) if cfg.correlation_mask else None
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
+    bf16 = cfg.bf16 if cfg.bf16 is not None else device.type == "cuda" or numerics.BF16
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
     def save():
         digests = distributed.gather_digests(model)
