@@ -35,10 +35,22 @@ def test_encoder_refuses_values_it_could_not_decode():
 
 def test_decoder_rejects_escape_values_out_of_range():
     data = coder.encode(np.array([5000]), np.array([0]), _gaussian.tables)
-    n_words = int.from_bytes(data[:4], "little")
-    forged = data[: 4 + 4 * n_words] + coder._varints(np.array([2 ** 40]))
+    n_words = int.from_bytes(data[4:8], "little")
+    forged = data[: 8 + 4 * n_words] + coder._varints(np.array([2 ** 40]))
     with pytest.raises(BitstreamError, match="out of range"):
         coder.decode(forged, np.array([0]), _gaussian.tables)
+
+
+def test_a_decoder_that_computes_one_index_differently_gets_an_error_not_wrong_values():
+    rng = np.random.default_rng(0)
+    indexes = rng.integers(0, len(_gaussian.tables.length), 2000)
+    values = np.round(rng.normal(0, 3, 2000))
+    data = coder.encode(values, indexes, _gaussian.tables)
+    np.testing.assert_array_equal(coder.decode(data, indexes, _gaussian.tables), values)
+    off_by_one = indexes.copy()
+    off_by_one[1234] = off_by_one[1234] + 1 if off_by_one[1234] == 0 else off_by_one[1234] - 1
+    with pytest.raises(BitstreamError, match="coding tables differ"):
+        coder.decode(data, off_by_one, _gaussian.tables)
 
 
 @settings(max_examples=50, deadline=None)

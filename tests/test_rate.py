@@ -8,9 +8,10 @@ from tilecodec import TilecodecError
 from tilecodec.images import to_tensor
 
 
-# Each string carries a u32 word count and the range coder's final flush (at most two u32
-# words) that no symbol's likelihood accounts for; the checkerboard model codes 3 strings.
-FRAMING_BITS = 32 + 64
+# Each string carries a u32 index checksum, a u32 word count and the range coder's final
+# flush (at most two u32 words) that no symbol's likelihood accounts for; the checkerboard
+# model codes 3 strings.
+FRAMING_BITS = 32 + 32 + 64
 
 
 @pytest.mark.parametrize("quality", [5, 60, 95])

@@ -4,11 +4,20 @@
 Elements sharing a row are coded in one vectorized call; values outside a row's support
 are coded as its escape symbol and stored exactly after the range-coded words as
 zigzag varints. ``decode`` needs the same ``indexes`` and ``tables`` and returns the
-exact ``values``. Layout: u32 word count, the words (little-endian u32), escapes.
+exact ``values``. Layout: u32 CRC32 of the indexes, u32 word count, the words
+(little-endian u32), escapes.
+
+The indexes come from a float32 network on each side of the channel. Should a decoder
+compute even one index differently from the encoder (another tilecodec version, or a
+machine whose float kernels round differently), range decoding would silently yield
+wrong values from there on; the index checksum turns that into a ``BitstreamError``
+before any value is decoded.
 
 Values must be integers of magnitude at most ``MAX_SYMBOL`` (float32 holds them exactly):
 ``encode`` refuses anything else, so it never writes a stream that cannot be decoded.
 """
+
+import zlib
 
 import numpy as np
 import constriction
@@ -61,6 +70,10 @@ def _read_varints(data: memoryview, count: int) -> np.ndarray:
     return np.array(vals, dtype=np.int64)
 
 
+def _index_check(indexes: np.ndarray) -> bytes:
+    return zlib.crc32(indexes.astype("<u4").tobytes()).to_bytes(4, "little")
+
+
 def _groups(indexes: np.ndarray, rows: int):
     small = indexes.astype(np.uint16) if rows <= 1 << 16 else indexes  # stable sort of uint16 is a radix sort
     order = np.argsort(small, kind="stable")
@@ -89,7 +102,8 @@ def encode(values: np.ndarray, indexes: np.ndarray, tables: CdfTables) -> bytes:
     words = encoder.get_compressed()
     order = np.concatenate([w for _, w in groups]) if groups else np.zeros(0, dtype=np.int64)
     escaped = values[order[escape[order]]]
-    return len(words).to_bytes(4, "little") + words.astype("<u4").tobytes() + _varints(escaped)
+    return (_index_check(indexes) + len(words).to_bytes(4, "little") + words.astype("<u4").tobytes()
+            + _varints(escaped))
 
 
 def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
@@ -97,8 +111,12 @@ def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
     shape = np.shape(indexes)
     indexes = np.asarray(indexes, dtype=np.int64).ravel()
     view = memoryview(data)
-    if len(view) < 4:
+    if len(view) < 8:
         raise BitstreamError("corrupt latent data: too short")
+    if bytes(view[:4]) != _index_check(indexes):
+        raise BitstreamError("the decoder's coding tables differ from the encoder's (a file from another "
+                             "tilecodec version, or from a machine whose float arithmetic differs)")
+    view = view[4:]
     n_words = int.from_bytes(view[:4], "little")
     if 4 + 4 * n_words > len(view):
         raise BitstreamError("corrupt latent data: claims more words than it holds")
