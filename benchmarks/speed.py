@@ -20,6 +20,8 @@ from PIL import Image
 
 import tilecodec
 from tilecodec import numerics
+from tilecodec.latent.checkerboard import CheckerboardLatentCodec, anchor_mask, checkerboard_positions
+from tilecodec.numerics import row_bands
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,6 +52,39 @@ def transform_modes(codec, img: np.ndarray, runs: int) -> dict:
                 t = time.perf_counter()
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                     body(inp)
+                times.append(time.perf_counter() - t)
+            best[name] = min(times)
+    return best
+
+
+def checkerboard_params(model, img: np.ndarray, runs: int) -> dict:
+    """Best seconds of the two passes' scales and means: gathered at the coded positions (what
+    tilecodec codes with) and the masked conv + network over the whole map (the training form)."""
+    lc = model.latent_codec
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        y, _, s = model.latent(x, 75, fast=False)
+        hyper = lc._hyper(lc._rounded_z(y, s), s)
+        anchors, others = checkerboard_positions(y.shape[2:])
+        y_anchors = y * anchor_mask(y.shape[2:])
+
+        def gathered():
+            lc._coding_params(hyper, anchors)
+            lc._coding_params(hyper, others, y_anchors)
+
+        def whole_map():  # the inference path before the gathered one, as two row bands side by side
+            split = hyper.shape[1]
+            row_bands(lambda h: torch.cat(lc._anchor_params(h), dim=1), hyper, 0, 1)
+            row_bands(lambda t: torch.cat(lc._split(t[:, :split], lc.context(t[:, split:])), dim=1),
+                      torch.cat([hyper, y_anchors], dim=1), lc.context.padding[0], 1)
+
+        best = {}
+        for name, fn in (("gathered positions, two halves side by side", gathered),
+                         ("masked conv over the whole map, two row bands side by side", whole_map)):
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                fn()
                 times.append(time.perf_counter() - t)
             best[name] = min(times)
     return best
@@ -94,6 +129,13 @@ def main() -> int:
               "| numerics | seconds |", "|---|---|"]
     for mode, seconds in transform_modes(codecs[tilecodec.zoo.DEFAULT_MODEL], img, args.mode_runs).items():
         lines.append(f"| {mode} | {seconds:.3f} |")
+    default = codecs[tilecodec.zoo.DEFAULT_MODEL].model
+    if isinstance(default.latent_codec, CheckerboardLatentCodec):
+        lines += ["", f"Entropy parameters of `{tilecodec.zoo.DEFAULT_MODEL}` for both checkerboard passes on the "
+                  f"latent of this image (float32, entropy path), best of {args.mode_runs * 3}:", "",
+                  "| computation | seconds |", "|---|---|"]
+        for name, seconds in checkerboard_params(default, img, args.mode_runs * 3).items():
+            lines.append(f"| {name} | {seconds:.3f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     (ROOT / "benchmarks" / "results" / "speed.md").write_text(text)

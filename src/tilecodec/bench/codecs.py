@@ -112,7 +112,9 @@ class TilecodecModel(BenchCodec):
 
     @property
     def cache_key(self):
-        return f"{self.name}|{self.short_hash}|{self.patch}|{self.overlap}"
+        from ..container import FORMAT_VERSION
+
+        return f"{self.name}|{self.short_hash}|format {FORMAT_VERSION}|{self.patch}|{self.overlap}"
 
 
 def get_codec(name: str, avif_speed: int = 6) -> BenchCodec:
