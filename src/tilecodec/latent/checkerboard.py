@@ -105,6 +105,13 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         rows = torch.cat(entropy_map(lambda chunk: _on_entropy_path(params, chunk), chunks))
         return rows.T.reshape(1, rows.shape[1], 1, rows.shape[0]).chunk(2, dim=1)
 
+    def _passes(self, hyper: torch.Tensor, shape: tuple[int, int], y_hat: torch.Tensor):
+        """The two coding passes: (positions, scales, means) for the anchors, then for the
+        non-anchors, whose context is read from ``y_hat`` ((C, H * W), filled by the caller
+        at the anchor positions before it asks for the next pass)."""
+        for positions, context in zip(checkerboard_positions(shape), (False, True)):
+            yield (positions, *self._coding_params(hyper, positions, y_hat.view(1, len(y_hat), *shape) if context else None))
+
     def forward(self, y: torch.Tensor, s: torch.Tensor | None = None):
         z_hat, z_lik = self._train_z(y, s)
         anchors = anchor_mask(y.shape[2:], y.device)
@@ -128,8 +135,7 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         flat = y.float()[0].flatten(1)  # (C, H * W)
         y_hat = torch.zeros_like(flat)
         strings = []
-        for positions, context in zip(checkerboard_positions(y.shape[2:]), (False, True)):
-            scales, means = self._coding_params(hyper, positions, y_hat.view_as(y) if context else None)
+        for positions, scales, means in self._passes(hyper, y.shape[2:], y_hat):
             with entropy_path():
                 indexes = self.y.gaussian.indexes(self.floored(scales, s, step), step)
             sym = torch.round((flat[:, positions].view_as(means) - means) / step)
@@ -145,8 +151,7 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         hyper = self._hyper(z_hat, s)
         channels = hyper.shape[1] // 2
         y_hat = hyper.new_zeros(channels, shape[0] * shape[1])
-        for data, positions, context in zip(strings[1:], checkerboard_positions(shape), (False, True)):
-            scales, means = self._coding_params(hyper, positions, y_hat.view(1, channels, *shape) if context else None)
+        for data, (positions, scales, means) in zip(strings[1:], self._passes(hyper, shape, y_hat)):
             with entropy_path():
                 indexes = self.y.gaussian.indexes(self.floored(scales, s, step), step)
             sym = torch.from_numpy(coder.decode(data, indexes.reshape(-1).numpy(), self.y.gaussian.tables))
@@ -161,8 +166,7 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         hyper = self._hyper(z_hat, s)
         flat = y.float()[0].flatten(1)
         y_hat, scales_map, means_map = (torch.zeros_like(flat) for _ in range(3))
-        for positions, context in zip(checkerboard_positions(y.shape[2:]), (False, True)):
-            scales, means = self._coding_params(hyper, positions, y_hat.view_as(y) if context else None)
+        for positions, scales, means in self._passes(hyper, y.shape[2:], y_hat):
             sym = torch.round((flat[:, positions].view_as(means) - means) / step)
             y_hat[:, positions] = (sym * step + means).view(len(flat), -1)
             scales_map[:, positions] = scales.view(len(flat), -1)
