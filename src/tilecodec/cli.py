@@ -112,7 +112,8 @@ def cmd_train(args) -> None:
     from .train import TrainConfig, train
 
     cfg = TrainConfig(data=args.data, lmbda=args.lmbda, steps=args.steps, crop=args.crop, batch=args.batch,
-                      anneal_by_deadline=args.anneal_by_deadline, lr=args.lr, N=args.N, M=args.M, architecture=args.architecture, init=args.init,
+                      anneal_by_deadline=args.anneal_by_deadline, lr=args.lr, N=args.N, M=args.M,
+                      widths=args.widths, hyper_widths=args.hyper_widths, architecture=args.architecture, init=args.init,
                       lmbdas=args.lmbdas, init_lmbda=args.init_lmbda, eval_data=args.eval,
                       eval_every=args.eval_every, workers=args.workers, warmup=args.warmup,
                       distortion=args.distortion, correlation=args.correlation, correlation_k=args.correlation_k)
@@ -188,6 +189,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--architecture", default="mean-scale-hyperprior")
     t.add_argument("--N", type=int, default=128)
     t.add_argument("--M", type=int, default=192)
+    t.add_argument("--widths", type=int, nargs=3, default=None, metavar="C",
+                   help="transform stage widths, full resolution inward (default N N N)")
+    t.add_argument("--hyper-widths", type=int, nargs=2, default=None, metavar="C",
+                   help="hyper-synthesis hidden widths (default M 3M/2)")
     t.add_argument("--lmbda", type=float, default=0.01, help="rate-distortion trade-off (single rate)")
     t.add_argument("--lmbdas", type=float, nargs="+", default=None,
                    help="variable rate: one gain-unit level per lambda, ascending")

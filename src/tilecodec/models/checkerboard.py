@@ -12,11 +12,12 @@ from .transforms import analysis_transform, mean_scale_hyper_transforms, synthes
 class CheckerboardHyperprior(CompressionModel):
     """Two-pass parallel context model; ``lmbdas`` adds gain units (variable rate)."""
 
-    def __init__(self, N: int = 128, M: int = 192, lmbdas: list | None = None):
+    def __init__(self, N: int = 128, M: int = 192, lmbdas: list | None = None,
+                 widths: list | None = None, hyper_widths: list | None = None):
         super().__init__()
-        self.analysis = analysis_transform(N, M)
-        self.synthesis = synthesis_transform(N, M)
-        hyper_analysis, hyper_synthesis = mean_scale_hyper_transforms(N, M)
+        self.analysis = analysis_transform(N, M, widths)
+        self.synthesis = synthesis_transform(N, M, widths)
+        hyper_analysis, hyper_synthesis = mean_scale_hyper_transforms(N, M, hyper_widths)
         entropy_parameters = nn.Sequential(nn.Conv2d(M * 4, M * 10 // 3, 1), nn.LeakyReLU(inplace=True),
                                            nn.Conv2d(M * 10 // 3, M * 8 // 3, 1), nn.LeakyReLU(inplace=True),
                                            nn.Conv2d(M * 8 // 3, M * 2, 1))

@@ -10,12 +10,13 @@ from .transforms import analysis_transform, mean_scale_hyper_transforms, synthes
 class MeanScaleHyperprior(CompressionModel):
     """Gaussian conditional whose means and scales come from a hyper-latent."""
 
-    def __init__(self, N: int = 128, M: int = 192, lmbdas: list | None = None):
+    def __init__(self, N: int = 128, M: int = 192, lmbdas: list | None = None,
+                 widths: list | None = None, hyper_widths: list | None = None):
         """``lmbdas``: train one rate level per lambda with gain units (variable rate)."""
         super().__init__()
-        self.analysis = analysis_transform(N, M)
-        self.synthesis = synthesis_transform(N, M)
-        hyper_analysis, hyper_synthesis = mean_scale_hyper_transforms(N, M)
+        self.analysis = analysis_transform(N, M, widths)
+        self.synthesis = synthesis_transform(N, M, widths)
+        hyper_analysis, hyper_synthesis = mean_scale_hyper_transforms(N, M, hyper_widths)
         self.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N, mean_scale=True,
                                                  levels=len(lmbdas) if lmbdas else None)
         if lmbdas:

@@ -5,22 +5,31 @@ from torch import nn
 from ..layers import GDN, conv, deconv
 
 
-def analysis_transform(n: int, m: int) -> nn.Sequential:
-    """3 -> m channels, 16x smaller."""
-    return nn.Sequential(conv(3, n), GDN(n), conv(n, n), GDN(n), conv(n, n), GDN(n), conv(n, m))
+def analysis_transform(n: int, m: int, widths: list | None = None) -> nn.Sequential:
+    """3 -> m channels, 16x smaller. ``widths``: the channels of the three hidden stages, from
+    full resolution inward (default n, n, n); narrow outer stages make a fast model, since
+    the stages at 1/2 and 1/4 resolution carry most of the multiply-adds."""
+    a, b, c = widths or (n, n, n)
+    return nn.Sequential(conv(3, a), GDN(a), conv(a, b), GDN(b), conv(b, c), GDN(c), conv(c, m))
 
 
-def synthesis_transform(n: int, m: int) -> nn.Sequential:
-    """m -> 3 channels, 16x larger; the last layer stays float32 at inference."""
-    return nn.Sequential(deconv(m, n), GDN(n, inverse=True), deconv(n, n), GDN(n, inverse=True),
-                         deconv(n, n), GDN(n, inverse=True), deconv(n, 3))
+def synthesis_transform(n: int, m: int, widths: list | None = None) -> nn.Sequential:
+    """m -> 3 channels, 16x larger, mirroring ``analysis_transform``'s ``widths``; the last
+    layer stays float32 at inference."""
+    a, b, c = widths or (n, n, n)
+    return nn.Sequential(deconv(m, c), GDN(c, inverse=True), deconv(c, b), GDN(b, inverse=True),
+                         deconv(b, a), GDN(a, inverse=True), deconv(a, 3))
 
 
-def mean_scale_hyper_transforms(n: int, m: int) -> tuple[nn.Sequential, nn.Sequential]:
+def mean_scale_hyper_transforms(n: int, m: int, hyper_widths: list | None = None
+                                ) -> tuple[nn.Sequential, nn.Sequential]:
     """Hyper-analysis (m -> n, 4x smaller) and hyper-synthesis (n -> 2m: scales then means,
-    or the hyper parameters of a context model) of Minnen et al. (2018)."""
+    or the hyper parameters of a context model) of Minnen et al. (2018). ``hyper_widths``:
+    the hyper-synthesis's two hidden widths (default m, 3m/2); it runs on the entropy path,
+    one thread per row band, in both encoder and decoder."""
+    h1, h2 = hyper_widths or (m, m * 3 // 2)
     hyper_analysis = nn.Sequential(conv(m, n, 3, 1), nn.LeakyReLU(inplace=True), conv(n, n),
                                    nn.LeakyReLU(inplace=True), conv(n, n))
-    hyper_synthesis = nn.Sequential(deconv(n, m), nn.LeakyReLU(inplace=True), deconv(m, m * 3 // 2),
-                                    nn.LeakyReLU(inplace=True), conv(m * 3 // 2, m * 2, 3, 1))
+    hyper_synthesis = nn.Sequential(deconv(n, h1), nn.LeakyReLU(inplace=True), deconv(h1, h2),
+                                    nn.LeakyReLU(inplace=True), conv(h2, m * 2, 3, 1))
     return hyper_analysis, hyper_synthesis

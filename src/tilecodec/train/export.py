@@ -10,6 +10,7 @@ from safetensors.torch import save_file
 from .. import zoo
 from ..models import build
 from .calibrate import calibrate_scale_floors, sample_crops
+from .loop import model_config
 
 
 def export(checkpoint: Path, name: str, description: str = "", calibrate=None, calibrate_images: int = 16,
@@ -20,9 +21,7 @@ def export(checkpoint: Path, name: str, description: str = "", calibrate=None, c
     export of that name) and register it."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = state["config"]
-    config = {"N": cfg["N"], "M": cfg["M"]}
-    if cfg.get("lmbdas"):
-        config["lmbdas"] = [float(v) for v in cfg["lmbdas"]]
+    config = model_config(cfg)
     model = build(cfg["architecture"], **config)
     model.load_weights(state["model"])
     model.eval().update_tables()

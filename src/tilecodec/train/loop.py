@@ -38,6 +38,8 @@ class TrainConfig:
     architecture: str = "mean-scale-hyperprior"
     N: int = 128
     M: int = 192
+    widths: list | None = None  # transform stage widths, full resolution inward (default N, N, N)
+    hyper_widths: list | None = None  # the hyper-synthesis's hidden widths (default M, 3M/2)
     lmbda: float = 0.01
     lmbdas: list | None = None  # variable rate: one trained level per lambda (ascending)
     distortion: str = "mse"  # or "ms-ssim" (lambda then weights 1 - MS-SSIM)
@@ -63,10 +65,18 @@ class TrainConfig:
     eval_qualities: tuple = (0, 33, 67, 100)
 
     def model_config(self) -> dict:
-        config = {"N": self.N, "M": self.M}
-        if self.lmbdas:
-            config["lmbdas"] = [float(v) for v in self.lmbdas]
-        return config
+        return model_config(asdict(self))
+
+
+def model_config(cfg: dict) -> dict:
+    """The architecture's arguments from a training config (a ``TrainConfig`` as a dict)."""
+    config = {"N": cfg["N"], "M": cfg["M"]}
+    if cfg.get("lmbdas"):
+        config["lmbdas"] = [float(v) for v in cfg["lmbdas"]]
+    for key in ("widths", "hyper_widths"):
+        if cfg.get(key):
+            config[key] = [int(v) for v in cfg[key]]
+    return config
 
 
 def lr_at(step: int, cfg: TrainConfig, elapsed: float = 0.0) -> float:

@@ -1,0 +1,67 @@
+"""Narrow models: configurable stage widths, channel pruning from a wide model, export."""
+
+import numpy as np
+import pytest
+import torch
+
+from tilecodec import zoo
+from tilecodec.models import build
+from tilecodec.train.export import export
+from tilecodec.train.prune import _STAGES, _activation_rms, keep_channels, prune
+
+WIDE = {"N": 16, "M": 24, "lmbdas": [0.002, 0.02]}
+NARROW = {**WIDE, "widths": [8, 12, 16], "hyper_widths": [16, 20]}
+
+
+@pytest.fixture(scope="module")
+def wide():
+    torch.manual_seed(0)
+    return build("mean-scale-hyperprior", **WIDE).eval()
+
+
+@pytest.fixture(scope="module")
+def crops(photo):
+    return [photo[:256, :256], photo[50:306, 240:496]]
+
+
+def test_widths_set_each_stage_and_mirror_in_the_synthesis():
+    model = build("checkerboard-hyperprior", **NARROW)
+    assert [model.analysis[i].out_channels for i in (0, 2, 4, 6)] == [8, 12, 16, 24]
+    assert [model.synthesis[i].out_channels for i in (0, 2, 4, 6)] == [16, 12, 8, 3]
+    hs = model.latent_codec.hyper_synthesis
+    assert [hs[i].out_channels for i in (0, 2, 4)] == [16, 20, 48]
+
+
+def test_pruning_to_full_width_changes_nothing(wide, crops):
+    state = prune(wide, crops, [16, 16, 16], [24, 36])
+    assert all(torch.equal(state[k], v) for k, v in wide.state_dict().items())
+
+
+def test_pruning_keeps_the_most_important_channels_exactly(wide, crops):
+    state = prune(wide, crops, NARROW["widths"], NARROW["hyper_widths"])
+    narrow = build("mean-scale-hyperprior", **NARROW).eval()
+    narrow.load_weights(state)  # every narrowed tensor fits the narrow architecture
+    x = torch.cat([torch.from_numpy(np.ascontiguousarray(c)).permute(2, 0, 1)[None].float() / 255 for c in crops])
+    keep = keep_channels(wide.analysis, _activation_rms(wide.analysis, x, {1, 3, 5}), _STAGES, NARROW["widths"])
+    assert [len(keep[i].unique()) for i in (1, 3, 5)] == NARROW["widths"]
+    with torch.no_grad():  # the first conv's kept filters are the wide model's, unchanged
+        assert torch.equal(narrow.analysis[0](x), wide.analysis[0](x)[:, keep[1]])
+    for k in ("gain.log_gain", "latent_codec.hyper_analysis.0.weight", "latent_codec.z.density.quantiles"):
+        assert torch.equal(state[k], wide.state_dict()[k])  # what is not narrowed is copied
+
+
+def test_narrow_model_exports_with_its_widths_and_codes_real_files(tmp_path, monkeypatch, wide, crops, small_photo):
+    from tilecodec.api import Codec
+
+    state = prune(wide, crops, NARROW["widths"], NARROW["hyper_widths"])
+    torch.save({"config": {"architecture": "mean-scale-hyperprior", **NARROW}, "model": state, "step": 0},
+               tmp_path / "run.pt")
+    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(zoo, "REGISTRY", tmp_path / "zoo.json")
+    entry = export(tmp_path / "run.pt", "narrow")
+    assert entry.config == NARROW
+    model, entry = zoo.load_model("narrow")
+    codec = Codec(model, entry)
+    data = codec.compress(small_photo, quality=50)
+    out = codec.decompress(data)
+    assert out.shape == small_photo.shape and np.array_equal(out, codec.decompress(data))
