@@ -2,7 +2,7 @@
 encode/decode seconds, JPEG at the same bpp, and the 768x512 speed target.
 
     python benchmarks/codec_eval.py            # writes benchmarks/results/codec_eval.{json,md}
-    python benchmarks/codec_eval.py --model msh-mse --out benchmarks/results/codec_eval-msh-mse
+    python benchmarks/codec_eval.py --model msh-mse-fast --out benchmarks/results/codec_eval-msh-mse-fast
 
 Everything is measured on real files (bytes of the .tlc output); the estimate column is
 the model's own rate estimate (sum of -log2 likelihoods of the coded symbols, over the

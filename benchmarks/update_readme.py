@@ -8,7 +8,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = {"codec_eval": ROOT / "benchmarks" / "results" / "codec_eval.md",
-          "codec_eval_msh": ROOT / "benchmarks" / "results" / "codec_eval-msh-mse.md",
           "codec_eval_fast": ROOT / "benchmarks" / "results" / "codec_eval-msh-mse-fast.md",
           "bench": ROOT / "benchmarks" / "results" / "bench.md",
           "bd_targets": ROOT / "benchmarks" / "results" / "bd_targets.md",

@@ -58,7 +58,7 @@ def tiny_run(tmp_path_factory, photo):
     for i, (y, x) in enumerate([(0, 0), (100, 280)]):
         Image.fromarray(np.ascontiguousarray(photo[y: y + 192, x: x + 224])).save(data / f"img{i}.png")
     out = root / "out" / "results.json"
-    codecs = ["tilecodec-msh-mse", *CLASSICAL]
+    codecs = ["tilecodec-msh-mse-fast", *CLASSICAL]
     doc = run_bench(data, codecs=codecs, out=out, plot_path=root / "out" / "rd.png",
                     report_path=root / "out" / "report.html", points=3, target_bpp=0.8, log=lambda *_: None)
     return doc, out, codecs

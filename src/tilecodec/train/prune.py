@@ -9,7 +9,7 @@ rows and columns of gamma, the consuming conv keeps those inputs. All other tens
 (hyper-analysis, densities, gains) are copied. The result is a starting point for
 ``tilecodec train --init``, not a finished model: fine-tuning recovers the loss.
 
-    python -m tilecodec.train.prune msh-mse --widths 64 64 128 --hyper-widths 128 192 \\
+    python -m tilecodec.train.prune ckbd-mse --widths 64 64 128 --hyper-widths 128 192 \\
         --data ../shared/data/train -o student.safetensors
 """
 
