@@ -46,4 +46,5 @@ class GDN(nn.Module):
         beta = self.beta_reparam(self.beta).to(x.dtype)
         gamma = self.gamma_reparam(self.gamma).to(x.dtype).reshape(c, c, 1, 1)
         norm = F.conv2d(x * x, gamma, beta)
-        return x * (norm.sqrt_() if self.inverse else norm.rsqrt_())
+        norm = norm.sqrt_() if self.inverse else norm.rsqrt_()
+        return x * norm if torch.is_grad_enabled() else norm.mul_(x)  # in place: one pass less at inference

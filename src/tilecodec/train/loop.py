@@ -54,7 +54,7 @@ class TrainConfig:
     anneal_by_deadline: bool = False  # cosine decay reaches its floor by --max-minutes even if steps remain
     clip: float = 1.0
     checkpoint_every_s: float = 300.0
-    bf16: bool | None = None  # bf16 autocast; None: on GPUs and on CPUs with native bf16
+    bf16: bool | None = None  # bf16 autocast; None: on GPUs and on CPUs with AMX
     workers: int = 1
     seed: int = 0
     init: str | None = None  # start from these weights (a .safetensors file or a zoo model name)
