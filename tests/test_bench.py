@@ -111,3 +111,16 @@ def test_reference_curves_join_the_comparison(tiny_run, tmp_path):
     again = run_bench(doc["dataset"], codecs=["jpeg"], out=tmp_path / "r.json", references=[tmp_path / "ref.json"],
                       points=3, cache_path=out.parent / ".results.cache.jsonl", log=lambda *_: None)
     assert again["bd"]["jpeg"]["published-jpeg"]["bd_rate_psnr"] == pytest.approx(0, abs=1e-6)
+
+
+def test_worker_processes_measure_what_one_process_measures(tiny_run, tmp_path):
+    """The sweep in 2 worker processes (started from a fork server after this process has run
+    torch) gives the same sizes and PSNRs as the tiny run made in-process."""
+    doc, _, _ = tiny_run
+    codecs = ["tilecodec-msh-mse-fast", "jpeg"]
+    again = run_bench(doc["dataset"], codecs=codecs, out=tmp_path / "r.json", points=3, workers=2,
+                      log=lambda *_: None)
+    for name in codecs:
+        mine = next(c for c in doc["codecs"] if c["name"] == name)["results"]
+        theirs = next(c for c in again["codecs"] if c["name"] == name)["results"]
+        assert theirs["bpp"] == mine["bpp"] and theirs["psnr-rgb"] == mine["psnr-rgb"]

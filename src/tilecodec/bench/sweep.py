@@ -3,11 +3,14 @@
 A *point* is one real encode and decode of one image at one setting: its size in bytes,
 bpp, PSNR (RGB and Y'), MS-SSIM and the encode/decode seconds. Points are appended to a
 JSON-lines cache as they finish, so an interrupted run keeps what it finished and a re-run
-only computes what is new. Worker processes ignore Ctrl-C; the parent cancels them.
+only computes what is new. Worker processes ignore Ctrl-C; the parent cancels them. They
+start from a fork server, never by forking a parent whose torch threads may be running
+(a fork then can leave the child's OpenMP runtime waiting for threads that do not exist).
 """
 
 import hashlib
 import json
+import multiprocessing
 import os
 import signal
 import time
@@ -130,7 +133,8 @@ def run_tasks(fn, tasks: list[tuple], workers: int, threads: int, on_result, des
             bar.update(1)
         bar.close()
         return
-    pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(threads,))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=_worker_init, initargs=(threads,))
     try:
         futures = [pool.submit(fn, *task) for task in tasks]
         for fut in as_completed(futures):
