@@ -21,7 +21,7 @@ from PIL import Image
 import tilecodec
 from tilecodec import numerics
 from tilecodec.latent.checkerboard import CheckerboardLatentCodec, anchor_mask, checkerboard_positions
-from tilecodec.numerics import row_bands
+from tilecodec.numerics import entropy_copy, row_bands
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,9 +64,10 @@ def checkerboard_params(model, img: np.ndarray, runs: int) -> dict:
     x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
     with torch.no_grad():
         y, _, s = model.latent(x, 75, fast=False)
-        hyper = lc._hyper(lc._rounded_z(y, s), s)
+        hyper = lc._hyper(lc._rounded_z(y, s), s, coding=True)
         anchors, others = checkerboard_positions(y.shape[2:])
-        y_anchors = y * anchor_mask(y.shape[2:])
+        y_anchors = (y * anchor_mask(y.shape[2:])).to(hyper.dtype)
+        params, context = entropy_copy(lc.entropy_parameters), entropy_copy(lc.context)
 
         def gathered():
             lc._coding_params(hyper, anchors)
@@ -74,9 +75,10 @@ def checkerboard_params(model, img: np.ndarray, runs: int) -> dict:
 
         def whole_map():  # the inference path before the gathered one, as two row bands side by side
             split = hyper.shape[1]
-            row_bands(lambda h: torch.cat(lc._anchor_params(h), dim=1), hyper, 0, 1)
-            row_bands(lambda t: torch.cat(lc._split(t[:, :split], lc.context(t[:, split:])), dim=1),
-                      torch.cat([hyper, y_anchors], dim=1), lc.context.padding[0], 1)
+            no_context = hyper.new_zeros(1, context.out_channels, *hyper.shape[2:])
+            row_bands(lambda h: params(torch.cat([h, no_context[:, :, : h.shape[2]]], dim=1)), hyper, 0, 1)
+            row_bands(lambda t: params(torch.cat([t[:, :split], context(t[:, split:])], dim=1)),
+                      torch.cat([hyper, y_anchors], dim=1), context.padding[0], 1)
 
         best = {}
         for name, fn in (("gathered positions, two halves side by side", gathered),
@@ -132,7 +134,7 @@ def main() -> int:
     default = codecs[tilecodec.zoo.DEFAULT_MODEL].model
     if isinstance(default.latent_codec, CheckerboardLatentCodec):
         lines += ["", f"Entropy parameters of `{tilecodec.zoo.DEFAULT_MODEL}` for both checkerboard passes on the "
-                  f"latent of this image (float32, entropy path), best of {args.mode_runs * 3}:", "",
+                  f"latent of this image (float64, entropy path), best of {args.mode_runs * 3}:", "",
                   "| computation | seconds |", "|---|---|"]
         for name, seconds in checkerboard_params(default, img, args.mode_runs * 3).items():
             lines.append(f"| {name} | {seconds:.3f} |")

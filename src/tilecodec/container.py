@@ -26,7 +26,7 @@ from pathlib import Path
 from .errors import BitstreamError
 
 MAGIC = b"\x89TLC"
-FORMAT_VERSION = 2  # 2: each latent string starts with a checksum of its table indexes
+FORMAT_VERSION = 3  # 2: each latent string starts with a checksum of its table indexes; 3: float64 entropy path
 MAX_SIDE = 65535
 MAX_PIXELS = 1 << 28          # 268 megapixels
 MAX_SECTIONS = 1 << 20

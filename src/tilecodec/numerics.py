@@ -1,23 +1,31 @@
 """Numeric settings for inference.
 
 Transforms may run fast (channels_last, plus bf16 autocast where the CPU has AMX): their
-rounding only perturbs pixels. The entropy path (hyper-synthesis, scale indexes) decides
-which table codes each symbol, so encoder and decoder must compute it bit-identically: it runs in
-float32, outside autocast, on one thread, whatever the caller's thread setting. To use
+rounding only perturbs pixels. The entropy path (hyper-synthesis, context model, scale
+indexes) decides which table codes each symbol, so encoder and decoder must compute the
+same indexes, also on different CPUs: it runs in float64 (``ENTROPY_DTYPE``), outside
+autocast, on one thread, whatever the caller's thread setting. Kernels for other
+instruction sets sum in other orders; in float32 that moved enough scales across a table
+boundary that 4 of 12 files coded here failed to decode with oneDNN and ATen limited to
+AVX2, and float64 makes such a flip about 10^9 times less likely (the index checksum of
+each string still catches one). To use
 the other cores anyway, the entropy paths of several patches run side by side, one per
 Python thread (``entropy_map``).
 """
 
+import copy
 import ctypes
 import os
 import platform
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from weakref import WeakKeyDictionary
 
 import torch
 
 ENTROPY_THREADS = 1
+ENTROPY_DTYPE = torch.float64
 
 
 def native_bf16() -> bool:
@@ -34,9 +42,26 @@ def native_bf16() -> bool:
 BF16 = native_bf16()  # fast transforms use bf16 autocast only where it pays
 
 
+_COPIES: WeakKeyDictionary = WeakKeyDictionary()
+_COPIES_LOCK = threading.Lock()
+
+
+def entropy_copy(module: torch.nn.Module) -> torch.nn.Module:
+    """``module`` in ``ENTROPY_DTYPE``, for the entropy path: a copy, kept until the
+    module's parameters change (training updates them in place)."""
+    key = tuple((p.data_ptr(), p._version) for p in module.parameters())
+    with _COPIES_LOCK:
+        cached = _COPIES.get(module)
+        if cached is None or cached[0] != key:
+            cached = (key, copy.deepcopy(module).to(ENTROPY_DTYPE))
+            _COPIES[module] = cached
+    return cached[1]
+
+
 @contextmanager
 def entropy_path():
-    """float32, no autocast, ENTROPY_THREADS threads: identical results on both sides of the channel."""
+    """No autocast, ENTROPY_THREADS threads: identical results on both sides of the channel
+    (with tensors and modules in ENTROPY_DTYPE)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(ENTROPY_THREADS)
     try:

@@ -46,8 +46,9 @@ class GaussianConditional(nn.Module):
             return lik.clamp_min(LIKELIHOOD_BOUND)
 
     def indexes(self, scales: torch.Tensor, step: float = 1.0) -> torch.Tensor:
-        """Table row for each element: the tabulated scale nearest to scales / step (in log)."""
-        s = (scales.float() / step).clamp(SCALE_MIN, SCALE_MAX)
+        """Table row for each element: the tabulated scale nearest to scales / step (in log),
+        computed in float64."""
+        s = (scales.double() / step).clamp(SCALE_MIN, SCALE_MAX)
         spacing = (math.log(SCALE_MAX) - math.log(SCALE_MIN)) / (SCALE_LEVELS - 1)
         return torch.round((torch.log(s) - math.log(SCALE_MIN)) / spacing).long().clamp_(0, SCALE_LEVELS - 1)
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..entropy import coder
-from ..numerics import entropy_map, entropy_path
+from ..numerics import entropy_copy, entropy_map, entropy_path
 from .hyperprior import HyperpriorLatentCodec
 
 
@@ -62,10 +62,10 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         return self._split(hyper, hyper.new_zeros(hyper.shape[0], c, *hyper.shape[2:]))
 
     def _mlp(self, rows: torch.Tensor, hyper_only: bool) -> torch.Tensor:
-        """``entropy_parameters`` on (n, features) rows (its 1x1 convs as matrix products).
-        ``hyper_only``: rows hold only the hyper features; the context half is zero, so the
-        first layer uses only the hyper half of its weights."""
-        for i, layer in enumerate(self.entropy_parameters):
+        """``entropy_parameters`` on (n, features) rows (its 1x1 convs as matrix products), in
+        float64 (entropy path). ``hyper_only``: rows hold only the hyper features; the context
+        half is zero, so the first layer uses only the hyper half of its weights."""
+        for i, layer in enumerate(entropy_copy(self.entropy_parameters)):
             if isinstance(layer, nn.Conv2d):
                 w = layer.weight.flatten(1)
                 rows = F.linear(rows, w[:, : rows.shape[1]] if i == 0 and hyper_only else w, layer.bias)
@@ -75,8 +75,8 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
 
     def _context_rows(self, y_hat: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """``context(y_hat)`` at the flat ``positions`` only, as (n, 2C) rows: each row is one
-        matrix product over the taps the checkerboard mask keeps (12 of 25 for 5x5)."""
-        conv = self.context
+        matrix product over the taps the checkerboard mask keeps (12 of 25 for 5x5), in float64."""
+        conv = entropy_copy(self.context)
         k, p = conv.kernel_size[0], conv.padding[0]
         c, w = y_hat.shape[1], y_hat.shape[3]
         padded = F.pad(y_hat[0], (p, p, p, p)).flatten(1)  # (C, (H + 2p) * (W + 2p))
@@ -131,9 +131,9 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
     def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False,
                  s: torch.Tensor | None = None) -> tuple[list[bytes], torch.Tensor]:
         z_strings, z_hat = self._code_z(y, s, fast)
-        hyper = self._hyper(z_hat, s)
+        hyper = self._hyper(z_hat, s, coding=True)
         flat = y.float()[0].flatten(1)  # (C, H * W)
-        y_hat = torch.zeros_like(flat)
+        y_hat = hyper.new_zeros(flat.shape)  # float64, as in decompress
         strings = []
         for positions, scales, means in self._passes(hyper, y.shape[2:], y_hat):
             with entropy_path():
@@ -148,14 +148,14 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
                    s: torch.Tensor | None = None) -> torch.Tensor:
         zs = (shape[0] // self.downsampling, shape[1] // self.downsampling)
         z_hat = self.z.decompress(strings[:1], zs)
-        hyper = self._hyper(z_hat, s)
+        hyper = self._hyper(z_hat, s, coding=True)
         channels = hyper.shape[1] // 2
         y_hat = hyper.new_zeros(channels, shape[0] * shape[1])
         for data, (positions, scales, means) in zip(strings[1:], self._passes(hyper, shape, y_hat)):
             with entropy_path():
                 indexes = self.y.gaussian.indexes(self.floored(scales, s, step), step)
             sym = torch.from_numpy(coder.decode(data, indexes.reshape(-1).numpy(), self.y.gaussian.tables))
-            y_hat[:, positions] = (sym.float().view_as(means) * step + means).view(channels, -1)
+            y_hat[:, positions] = (sym.to(means.dtype).view_as(means) * step + means).view(channels, -1)
         return y_hat.view(1, channels, *shape)
 
     @torch.no_grad()
@@ -163,9 +163,9 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         """(z_hat, scales before the floor, means) exactly as ``compress`` derives them for ``y``:
         anchors from the hyperprior, non-anchors also from the decoded anchors."""
         z_hat = self._rounded_z(y, s)
-        hyper = self._hyper(z_hat, s)
+        hyper = self._hyper(z_hat, s, coding=True)
         flat = y.float()[0].flatten(1)
-        y_hat, scales_map, means_map = (torch.zeros_like(flat) for _ in range(3))
+        y_hat, scales_map, means_map = (hyper.new_zeros(flat.shape) for _ in range(3))
         for positions, scales, means in self._passes(hyper, y.shape[2:], y_hat):
             sym = torch.round((flat[:, positions].view_as(means) - means) / step)
             y_hat[:, positions] = (sym * step + means).view(len(flat), -1)

@@ -34,5 +34,6 @@ class GaussianLatentCodec(nn.Module):
     def decompress(self, strings: list[bytes], scales, means, step: float = 1.0) -> torch.Tensor:
         """Inverse of ``compress``: needs the same scales, means and step."""
         indexes = self.gaussian.indexes(scales, step)
-        symbols = torch.from_numpy(coder.decode(strings[0], indexes.numpy(), self.gaussian.tables)).float()
+        symbols = torch.from_numpy(coder.decode(strings[0], indexes.numpy(), self.gaussian.tables))
+        symbols = symbols.to(scales.dtype)  # as compress computes y_hat: in the dtype of the means
         return symbols * step + (means if means is not None else 0.0)

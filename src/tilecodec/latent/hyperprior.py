@@ -19,7 +19,7 @@ from torch import nn
 
 from ..entropy.gaussian import SCALE_MIN
 from ..layers import GainUnit, interpolate_levels, run_inference
-from ..numerics import entropy_path, fast_transform, row_bands
+from ..numerics import ENTROPY_DTYPE, entropy_copy, entropy_path, fast_transform, row_bands
 from .factorized import FactorizedLatentCodec
 from .gaussian import GaussianLatentCodec
 
@@ -47,27 +47,29 @@ class HyperpriorLatentCodec(nn.Module):
         self.register_buffer("scale_floors", torch.full((levels or 1,), SCALE_MIN))
 
     def floored(self, scales: torch.Tensor, s: torch.Tensor | None, step: float = 1.0) -> torch.Tensor:
-        """``scales`` as coded: at least the floor of level ``s`` (geometric between levels) x ``step``."""
-        log_floors = torch.log(self.scale_floors.float())[:, None]
+        """``scales`` as coded: at least the floor of level ``s`` (geometric between levels) x
+        ``step``, computed in the dtype of ``scales``."""
+        log_floors = torch.log(self.scale_floors.to(scales.dtype))[:, None]
         if s is None:
             floor = torch.exp(log_floors[:1])
         else:
             floor = torch.exp(interpolate_levels(log_floors, s))
         return torch.maximum(scales, floor[:, :, None, None] * step)
 
-    def _hyper(self, z_hat: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
-        """The hyper-synthesis of the (inverse-gained) hyper-latent, in float32. At inference
-        it runs on the entropy path, in two row bands side by side on large inputs (its
-        output rows see z rows within 2: a 3x3 conv at 1x, 2x and 4x resolution)."""
-        z_hat = z_hat.float()
+    def _hyper(self, z_hat: torch.Tensor, s: torch.Tensor | None, coding: bool = False) -> torch.Tensor:
+        """The hyper-synthesis of the (inverse-gained) hyper-latent: float32 for training; for
+        ``coding`` on the entropy path in float64, in two row bands side by side on large
+        inputs (its output rows see z rows within 2: a 3x3 conv at 1x, 2x and 4x resolution)."""
+        z_hat = z_hat.to(ENTROPY_DTYPE) if coding else z_hat.float()
         if self.z_inverse_gain is not None:
             z_hat = self.z_inverse_gain(z_hat, s)
-        if torch.is_grad_enabled():
+        if not coding:
             return self.hyper_synthesis(z_hat)
-        return row_bands(lambda z: run_inference(self.hyper_synthesis, z), z_hat, 2, self.downsampling)
+        layers = entropy_copy(self.hyper_synthesis)
+        return row_bands(lambda z: run_inference(layers, z), z_hat, 2, self.downsampling)
 
-    def _params(self, z_hat: torch.Tensor, s: torch.Tensor | None):
-        out = self._hyper(z_hat, s)
+    def _params(self, z_hat: torch.Tensor, s: torch.Tensor | None, coding: bool = False):
+        out = self._hyper(z_hat, s, coding)
         if self.mean_scale:
             scales, means = out.chunk(2, dim=1)
             return scales, means
@@ -101,7 +103,7 @@ class HyperpriorLatentCodec(nn.Module):
                  s: torch.Tensor | None = None) -> tuple[list[bytes], torch.Tensor]:
         """``fast``: allow bf16 for the hyper-analysis (encoder only; z is coded exactly)."""
         z_strings, z_hat = self._code_z(y, s, fast)
-        scales, means = self._params(z_hat, s)
+        scales, means = self._params(z_hat, s, coding=True)
         with entropy_path():
             scales = self.floored(scales, s, step)
         y_strings, y_hat = self.y.compress(y, scales, means, step)
@@ -113,7 +115,7 @@ class HyperpriorLatentCodec(nn.Module):
         """``shape``: spatial size of y; the hyper-latent is ``downsampling`` times smaller."""
         zs = (shape[0] // self.downsampling, shape[1] // self.downsampling)
         z_hat = self.z.decompress(strings[:1], zs)
-        scales, means = self._params(z_hat, s)
+        scales, means = self._params(z_hat, s, coding=True)
         with entropy_path():
             scales = self.floored(scales, s, step)
         return self.y.decompress(strings[1:], scales, means, step)
@@ -123,7 +125,7 @@ class HyperpriorLatentCodec(nn.Module):
         """(z_hat, scales before the floor, means) exactly as ``compress`` derives them for ``y``
         (hyper-analysis in float32)."""
         z_hat = self._rounded_z(y, s)
-        scales, means = self._params(z_hat, s)
+        scales, means = self._params(z_hat, s, coding=True)
         return z_hat, scales, means
 
     @torch.no_grad()

@@ -33,9 +33,11 @@ class GainUnit(nn.Module):
     def levels(self) -> int:
         return self.log_gain.shape[0]
 
-    def gains(self, s: torch.Tensor) -> torch.Tensor:
-        """``s``: levels, shape (B,), float32 -> gains of shape (B, C, 1, 1), float32."""
-        return torch.exp(interpolate_levels(self.log_gain.float(), s))[:, :, None, None]
+    def gains(self, s: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """``s``: levels, shape (B,) -> gains of shape (B, C, 1, 1), float32 (or float64)."""
+        return torch.exp(interpolate_levels(self.log_gain.to(dtype), s))[:, :, None, None]
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        return x * self.gains(s).to(x.dtype)
+        """float64 ``x`` (the entropy path) gets gains computed in float64; others float32 gains."""
+        wide = x.dtype == torch.float64
+        return x * self.gains(s, torch.float64 if wide else torch.float32).to(x.dtype)

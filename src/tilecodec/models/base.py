@@ -157,6 +157,7 @@ class CompressionModel(nn.Module):
         return out
 
     def _synthesize(self, y_hat: torch.Tensor, s: float | None) -> torch.Tensor:
+        y_hat = y_hat.float()  # the entropy path decodes it in float64
         if self.gain is not None:
             y_hat = self.inverse_gain(y_hat, self._level(s, len(y_hat)))
         body = fast_transform(self.synthesis[:-1], y_hat, self.fast)
