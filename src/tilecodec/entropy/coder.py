@@ -7,9 +7,9 @@ zigzag varints. ``decode`` needs the same ``indexes`` and ``tables`` and returns
 exact ``values``. Layout: u32 CRC32 of the indexes, u32 word count, the words
 (little-endian u32), escapes.
 
-The indexes come from a float32 network on each side of the channel. Should a decoder
+The indexes come from a float64 network on each side of the channel. Should a decoder
 compute even one index differently from the encoder (another tilecodec version, or a
-machine whose float kernels round differently), range decoding would silently yield
+machine whose float kernels sum in another order), range decoding would silently yield
 wrong values from there on; the index checksum turns that into a ``BitstreamError``
 before any value is decoded.
 
