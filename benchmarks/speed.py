@@ -118,7 +118,7 @@ def main() -> int:
              f"768x512 crop of {Path(args.image).name}, quality 75, default layout, {args.threads} threads, "
              f"{args.runs} runs per model taking turns, torch {torch.__version__}, "
              f"{cpu_name()} ({torch.backends.cpu.get_cpu_capability()}, "
-             f"{'AMX: bf16' if numerics.native_bf16() else 'no AMX: float32'} transforms).", "",
+             f"{'AMX: bf16' if numerics.BF16 else 'no AMX: float32'} transforms).", "",
              "| model | bpp | encode best s | encode median s | decode best s | decode median s |",
              "|---|---|---|---|---|---|"]
     for name, (enc, dec) in times.items():

@@ -90,8 +90,8 @@ def test_gathered_coding_params_equal_the_masked_conv_computation_up_to_rounding
         with entropy_path():
             whole = lc._anchor_params(hyper) + lc._split(hyper, lc.context(y_hat))
         anchors, others = checkerboard_positions((rows, cols))
-        wide = hyper.double(), y_hat.double()  # the entropy path's dtype
-        gathered = lc._coding_params(wide[0], anchors) + lc._coding_params(wide[0], others, wide[1])
+        hyper64, y_hat64 = hyper.double(), y_hat.double()  # the entropy path's dtype
+        gathered = lc._coding_params(hyper64, anchors) + lc._coding_params(hyper64, others, y_hat64)
         for g, w, positions in zip(gathered, whole, (anchors, anchors, others, others)):
             w = w[0].flatten(1)[:, positions]
             assert g.shape == (1, 24, 1, len(positions))

@@ -40,7 +40,8 @@ def test_files_decode_with_other_cpu_kernels(tmp_path, codec, photo):
     """Files decode where other kernels compute the transforms (ATen without SIMD, oneDNN
     limited to SSE4.1: other summation orders, as on another CPU). The float64 entropy path
     gives the same table indexes (with a float32 entropy path, 2 of these 24 files failed
-    to decode, and 4 of 12 files of eval photos). Only the synthesis's float32 rounding may move a pixel by one level."""
+    to decode, and 4 of 12 files of eval photos). Only the synthesis's float32 rounding may
+    move a pixel by one level."""
     import os
 
     files, here = [], []

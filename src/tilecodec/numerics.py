@@ -5,12 +5,11 @@ rounding only perturbs pixels. The entropy path (hyper-synthesis, context model,
 indexes) decides which table codes each symbol, so encoder and decoder must compute the
 same indexes, also on different CPUs: it runs in float64 (``ENTROPY_DTYPE``), outside
 autocast, on one thread, whatever the caller's thread setting. Kernels for other
-instruction sets sum in other orders; in float32 that moved enough scales across a table
-boundary that 4 of 12 files coded here failed to decode with oneDNN and ATen limited to
-AVX2, and float64 makes such a flip about 10^9 times less likely (the index checksum of
-each string still catches one). To use
-the other cores anyway, the entropy paths of several patches run side by side, one per
-Python thread (``entropy_map``).
+instruction sets sum in other orders; in float32 that moved scales across a table
+boundary in 6 of 36 files coded on an AVX-512 Xeon and decoded with oneDNN and ATen
+limited to AVX2 or no SIMD, in float64 in none (the index checksum of each string still
+catches a flip). To use the other cores anyway, the entropy paths of several patches run
+side by side, one per Python thread (``entropy_map``).
 """
 
 import copy
@@ -28,7 +27,7 @@ ENTROPY_THREADS = 1
 ENTROPY_DTYPE = torch.float64
 
 
-def native_bf16() -> bool:
+def bf16_pays() -> bool:
     """Whether bf16 convolutions beat float32 on this CPU: only with AMX tiles. Without AMX
     they lose: on an Intel Xeon with AVX512-BF16 but no AMX, a 768x512 synthesis took
     0.20 s in bf16 against 0.12 s in float32 channels_last, and on an AVX2-only EPYC (bf16
@@ -39,7 +38,7 @@ def native_bf16() -> bool:
     return bool(getattr(getattr(torch, "cpu", None), "_is_amx_tile_supported", lambda: False)())
 
 
-BF16 = native_bf16()  # fast transforms use bf16 autocast only where it pays
+BF16 = bf16_pays()  # fast transforms use bf16 autocast only where it pays
 
 
 _COPIES: WeakKeyDictionary = WeakKeyDictionary()

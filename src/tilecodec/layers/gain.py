@@ -39,5 +39,4 @@ class GainUnit(nn.Module):
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         """float64 ``x`` (the entropy path) gets gains computed in float64; others float32 gains."""
-        wide = x.dtype == torch.float64
-        return x * self.gains(s, torch.float64 if wide else torch.float32).to(x.dtype)
+        return x * self.gains(s, torch.float64 if x.dtype == torch.float64 else torch.float32).to(x.dtype)
