@@ -51,6 +51,7 @@ def test_errors_are_one_line_and_leave_nothing(tmp_path, image_file):
     _assert_clean_error(run("compress", image_file, "-o", out, "--quality", 101))
     _assert_clean_error(run("compress", image_file, "-o", out, "--quality", "abc"))
     _assert_clean_error(run("compress", image_file, "-o", out, "--model", "no-such-model"))
+    _assert_clean_error(run("compress", image_file, "-o", out, "--refine", -1))
     assert not out.exists()
     (tmp_path / "bad.tlc").write_bytes(b"\x89TLC garbage garbage")
     _assert_clean_error(run("decompress", tmp_path / "bad.tlc", "-o", tmp_path / "bad.png"))

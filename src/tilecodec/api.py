@@ -64,9 +64,13 @@ class Codec:
 
     # -- encoding -------------------------------------------------------------------------
 
-    def _plan(self, image, quality, patch, overlap):
+    def _plan(self, image, quality, patch, overlap, refine=0):
         array = as_array(image)
         quality = check_quality(quality)
+        if int(refine) != refine or refine < 0:
+            raise TilecodecError(f"refine must be a number of steps (0 or more), got {refine}")
+        if refine and self.model.gain is None:
+            raise TilecodecError(f"model {self.name} has no trained rate levels; it cannot refine its latents")
         step, _ = self.model.controls(quality)
         height, width = array.shape[:2]
         if patch is not None and (int(patch) != patch or patch % self.model.downsampling or patch <= 0):
@@ -83,32 +87,36 @@ class Codec:
                                   patch=int(patch) if tiled else 0, overlap=overlap if tiled else 0)
         return array, quality, grid, header
 
-    def _sections(self, array, quality, grid, max_memory):
+    def _sections(self, array, quality, grid, max_memory, refine=0):
         """Yield the file's sections in order, coding patches batch by batch."""
         if grid is None:
-            for strings in self.model.compress(to_tensor(array, self.model.downsampling), quality):
+            for strings in self.model.compress(to_tensor(array, self.model.downsampling), quality, int(refine)):
                 yield from strings
             return
         m, k = self.model.downsampling, patches_at_once(grid.patch, max_memory)
         for chunk in _chunks(grid.patches, k):
             xs = [torch.cat([to_tensor(array[p.y0: p.y1, p.x0: p.x1], m) for p in batch])
                   for batch in _batches(chunk, k)]
-            for strings in self.model.compress(xs, quality):
+            for strings in self.model.compress(xs, quality, int(refine)):
                 yield from strings
 
     def compress(self, image, quality: float = 75, patch: int | None = DEFAULT_PATCH,
-                 overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None, bpp: float | None = None) -> bytes:
+                 overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None, bpp: float | None = None,
+                 refine: int = 0) -> bytes:
         """PIL image or HxW(x3) uint8 array -> .tlc bytes.
 
         ``patch``/``overlap``: patch size (a multiple of 64) and overlap in pixels; images
         no larger than one patch, or ``patch=None``, are coded whole. ``max_memory`` (bytes)
         bounds how many patches go through the transforms together. ``bpp``: instead of
         ``quality``, find the quality whose file is within 2% of this many bits per pixel.
+        ``refine``: steps of encoder-side latent refinement (``tilecodec.refine``; slow: each
+        step costs about two synthesis passes). Fewer bits for the same quality; the file
+        decodes as any other.
         """
         if bpp is not None:
-            return self._fit_bpp(image, bpp, patch=patch, overlap=overlap, max_memory=max_memory)
-        array, quality, grid, header = self._plan(image, quality, patch, overlap)
-        return container.pack(header, list(self._sections(array, quality, grid, max_memory)))
+            return self._fit_bpp(image, bpp, patch=patch, overlap=overlap, max_memory=max_memory, refine=refine)
+        array, quality, grid, header = self._plan(image, quality, patch, overlap, refine)
+        return container.pack(header, list(self._sections(array, quality, grid, max_memory, refine)))
 
     def _fit_bpp(self, image, bpp: float, tolerance: float = 0.02, **options) -> bytes:
         """Bisect ``quality`` (in log-size, regula falsi with midpoint safeguard) until the
@@ -149,16 +157,16 @@ class Codec:
 
     def compress_to_file(self, image, path, quality: float = 75, patch: int | None = DEFAULT_PATCH,
                          overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None,
-                         bpp: float | None = None) -> int:
+                         bpp: float | None = None, refine: int = 0) -> int:
         """Like ``compress``, but streams sections into ``path`` as patches finish
         (atomically: nothing is left at ``path`` on failure). Returns the file size.
         With ``bpp`` the quality search runs in memory first."""
         if bpp is not None:
-            data = self.compress(image, patch=patch, overlap=overlap, max_memory=max_memory, bpp=bpp)
+            data = self.compress(image, patch=patch, overlap=overlap, max_memory=max_memory, bpp=bpp, refine=refine)
             container.write_atomic(path, data)
             return len(data)
-        array, quality, grid, header = self._plan(image, quality, patch, overlap)
-        return container.write_stream(path, header, self._sections(array, quality, grid, max_memory))
+        array, quality, grid, header = self._plan(image, quality, patch, overlap, refine)
+        return container.write_stream(path, header, self._sections(array, quality, grid, max_memory, refine))
 
     # -- decoding -------------------------------------------------------------------------
 

@@ -59,7 +59,8 @@ def cmd_compress(args) -> None:
     out = _out_path(args, source)
     array = load_image(source)
     size = load(args.model).compress_to_file(array, out, quality=args.quality, patch=_patch(args.patch),
-                                             overlap=args.overlap, max_memory=_memory(args.max_memory), bpp=args.bpp)
+                                             overlap=args.overlap, max_memory=_memory(args.max_memory), bpp=args.bpp,
+                                             refine=args.refine)
     h, w = array.shape[:2]
     print(f"{out}: {w}x{h}, {size} bytes, {bpp(size, array):.4f} bpp")
 
@@ -161,6 +162,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, choices=OVERLAPS,
                    help=f"overlap between patches in pixels (default {DEFAULT_OVERLAP})")
     c.add_argument("--max-memory", default=None, help="memory for patches processed together, e.g. 512M")
+    c.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="encoder-side latent refinement steps (fewer bits, much slower; e.g. 30)")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
     c.set_defaults(run=cmd_compress)
 

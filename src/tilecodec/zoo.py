@@ -25,6 +25,7 @@ class ZooEntry:
     file: str
     sha256: str
     description: str = ""
+    distortion: str = "mse"  # the training distortion ("mse" or "ms-ssim"), for latent refinement
 
     @property
     def path(self) -> Path:
@@ -58,7 +59,8 @@ def register(entry: ZooEntry) -> None:
     """Add or replace ``entry`` in the registry file (used by export)."""
     data = json.loads(REGISTRY.read_text()) if REGISTRY.exists() else {}
     data[entry.name] = {"architecture": entry.architecture, "config": entry.config, "file": entry.file,
-                        "sha256": entry.sha256, "description": entry.description}
+                        "sha256": entry.sha256, "description": entry.description,
+                        "distortion": entry.distortion}
     REGISTRY.write_text(json.dumps(dict(sorted(data.items())), indent=2) + "\n")
 
 
@@ -75,4 +77,5 @@ def load_model(name: str):
         raise ModelError(f"weights file for model {name!r} does not match its checksum")
     model = build(e.architecture, **e.config)
     model.load_weights(load_file(e.path))
+    model.distortion = e.distortion
     return model.eval(), e

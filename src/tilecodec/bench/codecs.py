@@ -83,9 +83,10 @@ class TilecodecModel(BenchCodec):
     """A bundled tilecodec model, measured on real .tlc files.
 
     ``patch=None`` codes whole images; otherwise overlapping patches of that size.
+    ``refine``: steps of encoder-side latent refinement (``tilecodec.refine``).
     """
 
-    def __init__(self, model: str, patch: int | None = None, overlap: int | None = None):
+    def __init__(self, model: str, patch: int | None = None, overlap: int | None = None, refine: int = 0):
         from .. import zoo
         from ..api import DEFAULT_OVERLAP, DEFAULT_PATCH
 
@@ -93,9 +94,12 @@ class TilecodecModel(BenchCodec):
         self.model, self.short_hash = model, e.short_hash
         self.patch = DEFAULT_PATCH if patch is None else (None if patch == 0 else patch)
         self.overlap = DEFAULT_OVERLAP if overlap is None else overlap
+        self.refine = refine
         suffix = "" if patch is None and overlap is None else (
             "@whole" if self.patch is None else f"@p{self.patch}n{self.overlap}")
+        suffix += f"+r{refine}" if refine else ""
         layout = "whole image" if self.patch is None else f"patches {self.patch} px, overlap {self.overlap}"
+        layout += f", {refine} refinement steps" if refine else ""
         super().__init__(f"tilecodec-{model}{suffix}", f"tilecodec {model} ({e.architecture}), {layout}",
                          (0, 10, 20, 35, 50, 65, 80, 100), (0.0, 100.0), integer=False)
 
@@ -105,7 +109,8 @@ class TilecodecModel(BenchCodec):
         return load(self.model)
 
     def encode(self, image, setting):
-        return self._codec().compress(image, quality=float(setting), patch=self.patch, overlap=self.overlap)
+        return self._codec().compress(image, quality=float(setting), patch=self.patch, overlap=self.overlap,
+                                      refine=self.refine)
 
     def decode(self, data):
         return self._codec().decompress(data)
@@ -117,22 +122,27 @@ class TilecodecModel(BenchCodec):
 
         # bf16 transforms shift PSNR by up to ~0.06 dB: their points never mix with float32 ones
         numerics = "|bf16" if BF16 else ""
-        return f"{self.name}|{self.short_hash}|format {FORMAT_VERSION}|{self.patch}|{self.overlap}{numerics}"
+        refined = f"|refine {self.refine}" if self.refine else ""
+        return f"{self.name}|{self.short_hash}|format {FORMAT_VERSION}|{self.patch}|{self.overlap}{refined}{numerics}"
 
 
 def get_codec(name: str, avif_speed: int = 6) -> BenchCodec:
     """``jpeg``, ``webp``, ``jpeg2000``, ``avif``, ``jpegxl`` or ``tilecodec-MODEL`` with an
-    optional layout: ``@whole`` (no patches) or ``@pPnN`` (patch P, overlap N)."""
+    optional layout, ``@whole`` (no patches) or ``@pPnN`` (patch P, overlap N), then
+    optionally ``+rS`` (S steps of latent refinement), e.g. ``tilecodec-ckbd-mse+r30``."""
     if name.startswith("tilecodec-"):
-        model, _, layout = name[len("tilecodec-"):].partition("@")
-        if not layout:
-            return TilecodecModel(model)
-        if layout == "whole":
-            return TilecodecModel(model, patch=0, overlap=0)
-        m = re.fullmatch(r"p(\d+)n(\d+)", layout)
+        m = re.fullmatch(r"tilecodec-([^@+]+)(?:@([^+]*))?(?:\+r(\d+))?", name)
         if not m:
+            raise ValueError(f"unknown tilecodec codec {name!r}: use tilecodec-MODEL[@whole|@pPnN][+rSTEPS]")
+        model, layout, refine = m[1], m[2], int(m[3] or 0)
+        if layout is None:
+            return TilecodecModel(model, refine=refine)
+        if layout == "whole":
+            return TilecodecModel(model, patch=0, overlap=0, refine=refine)
+        lm = re.fullmatch(r"p(\d+)n(\d+)", layout)
+        if not lm:
             raise ValueError(f"unknown tilecodec layout {layout!r}: use @whole or @pPnN, e.g. @p512n16")
-        return TilecodecModel(model, patch=int(m[1]), overlap=int(m[2]))
+        return TilecodecModel(model, patch=int(lm[1]), overlap=int(lm[2]), refine=refine)
     return classical(name, avif_speed)
 
 

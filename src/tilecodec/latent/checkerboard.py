@@ -112,18 +112,27 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         for positions, context in zip(checkerboard_positions(shape), (False, True)):
             yield (positions, *self._coding_params(hyper, positions, y_hat.view(1, len(y_hat), *shape) if context else None))
 
-    def forward(self, y: torch.Tensor, s: torch.Tensor | None = None):
-        z_hat, z_lik = self._train_z(y, s)
+    def forward(self, y: torch.Tensor, s: torch.Tensor | None = None, quantize=None):
+        """Training: the two passes, anchors rounded around their means (straight-through),
+        or quantized by ``quantize`` (refinement, with the coding scale floors)."""
+        z_hat, z_lik = self._train_z(y, s, quantize)
         anchors = anchor_mask(y.shape[2:], y.device)
         with torch.autocast(y.device.type, enabled=False):
             y32 = y.float()
             hyper = self._hyper(z_hat, s)
             scales_a, means_a = self._anchor_params(hyper)
-            y_anchor = y32 + (torch.round(y32 - means_a) + means_a - y32).detach()
+            if quantize is None:
+                y_anchor = y32 + (torch.round(y32 - means_a) + means_a - y32).detach()
+            else:
+                y_anchor = quantize(y32 - means_a) + means_a
             ctx = self.context(y_anchor * anchors)
             scales_n, means_n = self._split(hyper, ctx)
             scales = torch.where(anchors, scales_a, scales_n)
             means = torch.where(anchors, means_a, means_n)
+            if quantize is not None:  # the anchors as quantized for the context, not a second draw
+                y_hat = torch.where(anchors, y_anchor, quantize(y32 - means) + means)
+                y_lik = self.y.gaussian.likelihood(y_hat, self.floored(scales, s), means)
+                return y_hat, {"y": y_lik, "z": z_lik}, {}
         y_hat, y_lik, extras = self.y(y32, scales, means)
         return y_hat, {**y_lik, "z": z_lik}, extras
 

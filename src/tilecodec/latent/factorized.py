@@ -17,8 +17,14 @@ class FactorizedLatentCodec(nn.Module):
         super().__init__()
         self.density = FactorizedDensity(channels)
 
-    def forward(self, y: torch.Tensor):
-        """Training: returns (y_hat with straight-through rounding, {"y": likelihoods}, {})."""
+    def forward(self, y: torch.Tensor, quantize=None):
+        """Training: returns (y_hat with straight-through rounding, {"y": likelihoods}, {}).
+        ``quantize`` (a function of ``y - medians``, see ``refine``) gives y_hat and the value
+        whose likelihood counts."""
+        if quantize is not None:
+            med = self.density.medians.reshape(1, -1, 1, 1)
+            y_hat = quantize(y - med) + med
+            return y_hat, {"y": self.density.likelihood(y_hat)}, {}
         lik = self.density.likelihood(self.density.quantize(y, noise=self.training))
         y_round = self.density.quantize(y, noise=False)
         return y + (y_round - y).detach(), {"y": lik}, {}

@@ -14,12 +14,16 @@ class GaussianLatentCodec(nn.Module):
         super().__init__()
         self.gaussian = GaussianConditional()
 
-    def forward(self, y: torch.Tensor, scales: torch.Tensor, means: torch.Tensor | None):
+    def forward(self, y: torch.Tensor, scales: torch.Tensor, means: torch.Tensor | None, quantize=None):
         """Training: (y_hat rounded with a straight-through gradient, {"y": likelihoods under
-        additive noise}, {"normalized": (y - means) / scales})."""
+        additive noise}, {"normalized": (y - means) / scales}). ``quantize`` (a function of
+        ``y - means``, see ``refine``) gives both y_hat and the value whose likelihood counts."""
         mu = means if means is not None else torch.zeros_like(y)
-        noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else torch.round(y - mu) + mu
-        y_hat = y + (torch.round(y - mu) + mu - y).detach()
+        if quantize is not None:
+            y_hat = noisy = quantize(y - mu) + mu
+        else:
+            noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else torch.round(y - mu) + mu
+            y_hat = y + (torch.round(y - mu) + mu - y).detach()
         normalized = (y.float() - mu) / scales.float().clamp_min(SCALE_MIN)
         return y_hat, {"y": self.gaussian.likelihood(noisy, scales, means)}, {"normalized": normalized}
 

@@ -78,9 +78,9 @@ class HyperpriorLatentCodec(nn.Module):
     def _z(self, z: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
         return self.z_gain(z, s) if self.z_gain is not None else z
 
-    def _train_z(self, y: torch.Tensor, s: torch.Tensor | None):
-        """Training: (z_hat, z likelihoods)."""
-        z_hat, z_lik, _ = self.z(self._z(self.hyper_analysis(y), s))
+    def _train_z(self, y: torch.Tensor, s: torch.Tensor | None, quantize=None):
+        """Training (or refinement, with ``quantize``): (z_hat, z likelihoods)."""
+        z_hat, z_lik, _ = self.z(self._z(self.hyper_analysis(y), s), quantize)
         return z_hat, z_lik["y"]
 
     def _code_z(self, y: torch.Tensor, s: torch.Tensor | None, fast: bool):
@@ -91,11 +91,15 @@ class HyperpriorLatentCodec(nn.Module):
         """z_hat from a float32 hyper-analysis, for rate estimates and calibration."""
         return self.z.density.quantize(self._z(self.hyper_analysis(y.float()), s), noise=False)
 
-    def forward(self, y: torch.Tensor, s: torch.Tensor | None = None):
-        z_hat, z_lik = self._train_z(y, s)
+    def forward(self, y: torch.Tensor, s: torch.Tensor | None = None, quantize=None):
+        """Training: (y_hat, likelihoods of y and z, extras). With ``quantize`` (refinement),
+        y and z are quantized by it and y's likelihoods use the coding scale floors."""
+        z_hat, z_lik = self._train_z(y, s, quantize)
         with torch.autocast("cpu", enabled=False):
             scales, means = self._params(z_hat, s)
-        y_hat, y_lik, extras = self.y(y, scales, means)
+            if quantize is not None:
+                scales = self.floored(scales, s)
+        y_hat, y_lik, extras = self.y(y, scales, means, quantize)
         return y_hat, {**y_lik, "z": z_lik}, extras
 
     @torch.no_grad()

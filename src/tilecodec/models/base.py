@@ -41,6 +41,7 @@ class CompressionModel(nn.Module):
     downsampling = 64          # image sides must be multiples of this
     latent_stride = 16         # y is this many times smaller than the image
     fast = True                # channels_last (+ bf16 where native) transforms at inference
+    distortion = "mse"         # what the model was trained for ("mse" or "ms-ssim"): refinement's D
 
     def __init__(self):
         super().__init__()
@@ -74,7 +75,14 @@ class CompressionModel(nn.Module):
         y = self.analysis(x)
         if self.gain is not None:
             y = self.gain(y, s)
-        y_hat, likelihoods, extras = self.latent_codec(y, s) if self.gain is not None else self.latent_codec(y)
+        return self.reconstruct(y, s)
+
+    def reconstruct(self, y: torch.Tensor, s: torch.Tensor | None = None, quantize=None) -> dict:
+        """``forward`` from the gained latent ``y`` on; ``quantize`` replaces training's
+        noise and straight-through rounding (see ``refine``)."""
+        kw = {} if quantize is None else {"quantize": quantize}
+        levels = (s,) if self.gain is not None else ()
+        y_hat, likelihoods, extras = self.latent_codec(y, *levels, **kw)
         if self.gain is not None:
             y_hat = self.inverse_gain(y_hat, s)
         return {"x_hat": self.synthesis(y_hat), "likelihoods": likelihoods, **extras}
@@ -117,24 +125,29 @@ class CompressionModel(nn.Module):
         return y, step, s
 
     @torch.no_grad()
-    def compress(self, x, quality: float) -> list[list[bytes]]:
+    def compress(self, x, quality: float, refine: int = 0) -> list[list[bytes]]:
         """x: Bx3xHxW in [0, 1] (sides multiples of ``downsampling``), or a list of such
         batches; each image's latent strings, in order. The transforms run batch by batch;
         the entropy path runs image by image, spread over threads (``entropy_map``). If the
         fast (bf16) transforms yield latents the coder refuses (non-finite or out of range, a
-        rare oneDNN fault on small inputs), everything is coded again in float32."""
+        rare oneDNN fault on small inputs), everything is coded again in float32.
+        ``refine``: steps of encoder-side latent refinement per batch (see ``refine``)."""
         batches = list(x) if isinstance(x, (list, tuple)) else [x]
         try:
-            return self._compress(batches, quality, self.fast)
+            return self._compress(batches, quality, self.fast, refine)
         except FloatingPointError:
             if not self.fast:
                 raise
-            return self._compress(batches, quality, False)
+            return self._compress(batches, quality, False, refine)
 
-    def _compress(self, batches: list, quality: float, fast: bool) -> list[list[bytes]]:
+    def _compress(self, batches: list, quality: float, fast: bool, refine: int) -> list[list[bytes]]:
         images = []
         for x in batches:
             y, step, s = self.latent(x, quality, fast)
+            if refine:
+                from ..refine import refine_latent
+
+                y = refine_latent(self, x, y, s, refine, self.distortion)
             images += [y[i: i + 1] for i in range(len(y))]
         kw = {} if s is None else {"s": s[:1]}
         return entropy_map(lambda y: self.latent_codec.compress(y, step, fast, **kw)[0], images)

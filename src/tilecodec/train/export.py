@@ -36,6 +36,7 @@ def export(checkpoint: Path, name: str, description: str = "", calibrate=None, c
     save_file(tensors, tmp, metadata={"export": json.dumps({"architecture": cfg["architecture"], "step": state["step"]})})
     tmp.replace(path)
     entry = zoo.ZooEntry(name=name, architecture=cfg["architecture"], config=config, file=path.name,
-                         sha256=zoo.sha256_file(path), description=description)
+                         sha256=zoo.sha256_file(path), description=description,
+                         distortion=cfg.get("distortion", "mse"))
     zoo.register(entry)
     return entry

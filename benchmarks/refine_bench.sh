@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Latent refinement (tilecodec.refine, 30 steps) against the plain encoder and the classical
+# codecs, on 5 of the 25 eval photos (every 5th from the 4th: wiki-007, -017, -027, -037,
+# -047; none of them was used to choose the refinement's settings). Refinement costs about
+# 30 synthesis forward-backward passes per image and rate, too slow for all 25 photos here.
+# Writes benchmarks/results/bench-refine.{json,md}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+subset=$(mktemp -d)
+trap 'rm -rf "$subset"' EXIT
+for i in 4 9 14 19 24; do
+  ln -s "$(realpath "$(ls ../shared/data/eval/*.png | sed -n "${i}p")")" "$subset/"
+done
+tilecodec bench "$subset" --out benchmarks/results/bench-refine.json \
+  --codecs tilecodec-ckbd-mse tilecodec-ckbd-mse+r30 jpeg jpeg2000 webp avif --workers 2 --threads 1 "$@"
