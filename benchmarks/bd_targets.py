@@ -3,8 +3,10 @@ codecs, next to the training campaign's targets (PSNR-RGB: at most -25% against 
 and WebP, at most -5% against AVIF).
 
     python benchmarks/bd_targets.py      # writes benchmarks/results/bd_targets.md
+    python benchmarks/bd_targets.py --bench bench-refine.json --out bd_targets-refine.md
 """
 
+import argparse
 import json
 from pathlib import Path
 
@@ -23,9 +25,15 @@ def cell(value, target=None) -> str:
 
 
 def main() -> None:
-    bench = json.loads((RESULTS / "bench.json").read_text())
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bench", default="bench.json", help="bench JSON in benchmarks/results")
+    p.add_argument("--out", default="bd_targets.md", help="table written to benchmarks/results")
+    args = p.parse_args()
+    bench = json.loads((RESULTS / args.bench).read_text())
     curves = {c["name"]: c["results"] for c in bench["codecs"]}
-    lines = ["`python benchmarks/bd_targets.py` (from `bench.json`: "
+    command = "python benchmarks/bd_targets.py" + (
+        "" if args.bench == "bench.json" else f" --bench {args.bench} --out {args.out}")
+    lines = [f"`{command}` (from `{args.bench}`: "
              f"{len(bench['images'])} images, {bench['bd_method']})", ""]
     for metric, label in (("psnr-rgb", "PSNR-RGB"), ("ms-ssim-rgb-db", "MS-SSIM (dB)")):
         anchors = [a for a in ANCHORS if a in curves]
@@ -40,7 +48,7 @@ def main() -> None:
         lines.append("")
     text = "\n".join(lines).strip() + "\n"
     print(text)
-    (RESULTS / "bd_targets.md").write_text(text)
+    (RESULTS / args.out).write_text(text)
 
 
 if __name__ == "__main__":

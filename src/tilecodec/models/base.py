@@ -80,9 +80,8 @@ class CompressionModel(nn.Module):
     def reconstruct(self, y: torch.Tensor, s: torch.Tensor | None = None, quantize=None) -> dict:
         """``forward`` from the gained latent ``y`` on; ``quantize`` replaces training's
         noise and straight-through rounding (see ``refine``)."""
-        kw = {} if quantize is None else {"quantize": quantize}
         levels = (s,) if self.gain is not None else ()
-        y_hat, likelihoods, extras = self.latent_codec(y, *levels, **kw)
+        y_hat, likelihoods, extras = self.latent_codec(y, *levels, quantize=quantize)
         if self.gain is not None:
             y_hat = self.inverse_gain(y_hat, s)
         return {"x_hat": self.synthesis(y_hat), "likelihoods": likelihoods, **extras}
