@@ -3,7 +3,8 @@
 # codecs, on 5 of the 25 eval photos (every 5th from the 4th: wiki-007, -017, -027, -037,
 # -047; none of them was used to choose the refinement's settings). Refinement costs about
 # 30 synthesis forward-backward passes per image and rate, too slow for all 25 photos here.
-# Writes benchmarks/results/bench-refine.{json,md}.
+# Writes benchmarks/results/bench-refine.{json,md} (BD-rates against the plain encoder) and
+# bd_targets-refine.md (against each classical codec).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subset=$(mktemp -d)
@@ -12,4 +13,6 @@ for i in 4 9 14 19 24; do
   ln -s "$(realpath "$(ls ../shared/data/eval/*.png | sed -n "${i}p")")" "$subset/"
 done
 tilecodec bench "$subset" --out benchmarks/results/bench-refine.json \
-  --codecs tilecodec-ckbd-mse tilecodec-ckbd-mse+r30 jpeg jpeg2000 webp avif --workers 2 --threads 1 "$@"
+  --codecs tilecodec-ckbd-mse tilecodec-ckbd-mse+r30 jpeg jpeg2000 webp avif --anchor tilecodec-ckbd-mse \
+  --workers 2 --threads 1 "$@"
+python benchmarks/bd_targets.py --bench bench-refine.json --out bd_targets-refine.md

@@ -11,6 +11,8 @@ TABLES = {"codec_eval": ROOT / "benchmarks" / "results" / "codec_eval.md",
           "codec_eval_fast": ROOT / "benchmarks" / "results" / "codec_eval-msh-mse-fast.md",
           "bench": ROOT / "benchmarks" / "results" / "bench.md",
           "bd_targets": ROOT / "benchmarks" / "results" / "bd_targets.md",
+          "bench_refine": ROOT / "benchmarks" / "results" / "bench-refine.md",
+          "bd_targets_refine": ROOT / "benchmarks" / "results" / "bd_targets-refine.md",
           "speed": ROOT / "benchmarks" / "results" / "speed.md",
           "large_images": ROOT / "benchmarks" / "results" / "large_images.md"}
 
