@@ -222,7 +222,7 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="rate-distortion benchmark against classical codecs")
     b.add_argument("dataset", help="folder of images")
     b.add_argument("--codecs", nargs="+", default=None,
-                   help="tilecodec-MODEL, jpeg, webp, jpeg2000, avif, jpegxl (default: all)")
+                   help="tilecodec-MODEL[@whole|@pPnN][+rSTEPS], jpeg, webp, jpeg2000, avif, jpegxl (default: all)")
     b.add_argument("--out", default="results.json", help="results JSON (CompressAI schema per codec)")
     b.add_argument("--plot", default=None, help="RD plot path (.png and .svg are written)")
     b.add_argument("--report", default=None, help="self-contained HTML page of matched-bpp crops")
