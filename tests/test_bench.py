@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tilecodec.bench import bd_quality, bd_rate, run_bench
-from tilecodec.bench.codecs import CLASSICAL
+from tilecodec.bench.codecs import CLASSICAL, get_codec
 from tilecodec.bench.report import load_reference
 from tilecodec.metrics import ms_ssim, ms_ssim_db, psnr, psnr_y
 
@@ -124,3 +124,12 @@ def test_worker_processes_measure_what_one_process_measures(tiny_run, tmp_path):
         mine = next(c for c in doc["codecs"] if c["name"] == name)["results"]
         theirs = next(c for c in again["codecs"] if c["name"] == name)["results"]
         assert theirs["bpp"] == mine["bpp"] and theirs["psnr-rgb"] == mine["psnr-rgb"]
+
+
+def test_refined_codec_names_parse_and_keep_their_own_cache_points():
+    plain, refined = get_codec("tilecodec-ckbd-mse"), get_codec("tilecodec-ckbd-mse@p512n16+r5")
+    assert (refined.refine, refined.patch, refined.overlap) == (5, 512, 16) and plain.refine == 0
+    assert refined.name == "tilecodec-ckbd-mse@p512n16+r5"
+    assert "refine 5" in refined.cache_key and "refine" not in plain.cache_key
+    with pytest.raises(ValueError):
+        get_codec("tilecodec-ckbd-mse+x5")
