@@ -120,3 +120,11 @@ def test_compress_to_target_bpp(tmp_path, image_file):
     r = run("compress", image_file, "-o", tmp_path / "u.tlc", "--bpp", 500)
     _assert_clean_error(r)
     assert not (tmp_path / "u.tlc").exists()
+
+
+def test_refined_compress_from_the_command_line(tmp_path, image_file, small_photo):
+    tlc, png = tmp_path / "r.tlc", tmp_path / "r.png"
+    r = run("compress", image_file, "-o", tlc, "--quality", 60, "--refine", 3)
+    assert r.returncode == 0, r.stderr
+    assert run("decompress", tlc, "-o", png).returncode == 0
+    assert np.asarray(Image.open(png)).shape == small_photo.shape
