@@ -25,8 +25,8 @@ DEFAULT_PATCH = 1024  # experiments/patch_overlap (bd-sizes-n8): larger patches 
 DEFAULT_OVERLAP = 8  # experiments/patch_overlap (bd-p256): the smallest overlap with no visible seam
 DEFAULT_MAX_MEMORY = 1 << 30
 _BYTES_PER_PATCH_PIXEL = 400  # measured peak activation memory per pixel of a patch, with margin
-# latent refinement keeps the synthesis activations for its backward pass: one 1024-px patch
-# of ckbd-mse peaked at 2.5 GB RSS against 0.9 GB without (one process, random pixels)
+# latent refinement keeps the activations for its backward pass: one 1024-px patch of
+# ckbd-mse peaked at 2.2 GB RSS against 1.5 GB plain (benchmarks/results/refine_cost.md)
 _BYTES_PER_REFINED_PIXEL = 2000
 
 

@@ -17,10 +17,9 @@ from .errors import TilecodecError
 from .layers import interpolate_levels
 from .train.losses import rd_loss
 
-# Chosen on 512x768 crops of eval photos wiki-015 and wiki-029 (ckbd-mse, qualities 0/33/67/100,
-# BD-rate of the real files against the plain encoder's): 30 steps at 0.005 gave -5.8% and -11.1%;
-# at 0.0025, or 15 steps at 0.005 or 0.01, less. A prototype on wiki-001: 0.005 -5.4%,
-# 0.01 -4.9%, 0.02 +4.0%. benchmarks/results/bench-refine.md measures other photos.
+# Chosen on 512x768 crops of eval photos wiki-015 and wiki-029 (experiments/refine_tuning):
+# 30 steps at 0.005 gave -5.8% and -11.1% BD-rate against the plain encoder; at 0.0025, or
+# 15 steps, less. benchmarks/results/bench-refine.md measures other photos.
 LEARNING_RATE = 0.005  # Adam, on the gained latent (quantization step 1)
 TEMPERATURE = 0.5      # at the first step, annealed by exp(-ANNEALING * progress)
 ANNEALING = 4.0
