@@ -65,3 +65,26 @@ def test_narrow_model_exports_with_its_widths_and_codes_real_files(tmp_path, mon
     data = codec.compress(small_photo, quality=50)
     out = codec.decompress(data)
     assert out.shape == small_photo.shape and np.array_equal(out, codec.decompress(data))
+
+
+def test_widening_keeps_the_function_and_the_new_channels_learn(wide, crops):
+    from tilecodec.train.widen import widen
+
+    widths = [24, 20, 32]
+    state = widen(wide, "mean-scale-hyperprior", WIDE, widths)
+    wider = build("mean-scale-hyperprior", **WIDE, widths=widths).eval()
+    wider.load_weights(state)
+    assert [wider.analysis[i].out_channels for i in (0, 2, 4)] == widths
+    x = torch.cat([torch.from_numpy(np.ascontiguousarray(c)).permute(2, 0, 1)[None].float() / 255 for c in crops])
+    s = torch.tensor([0.0, 1.0])
+    with torch.no_grad():
+        torch.testing.assert_close(wider.analysis(x), wide.analysis(x), rtol=0, atol=1e-5)
+        torch.testing.assert_close(wider(x, s)["x_hat"], wide(x, s)["x_hat"], rtol=0, atol=1e-5)
+    wider.train()
+    out = wider(x, s)
+    ((out["x_hat"] - x) ** 2).mean().backward()
+    # the zero-initialised weights that read the new channels get gradients: the new channels can learn
+    assert wider.synthesis[6].weight.grad[16:].abs().sum() > 0
+    assert wider.analysis[2].weight.grad[:, 16:].abs().sum() > 0
+    with pytest.raises(ValueError, match="widths only grow"):
+        widen(wide, "mean-scale-hyperprior", WIDE, [8, 16, 16])
