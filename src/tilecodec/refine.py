@@ -42,11 +42,8 @@ def level_lambdas(model, s: torch.Tensor) -> torch.Tensor:
     return torch.exp(interpolate_levels(log_lmbdas, s))[:, 0].float()
 
 
-REFINE_Z = False       # also refine the hyper-latent z, jointly (as Yang et al. do): worse here, see experiments/refine_tuning
-
-
 def refine_latent(model, x: torch.Tensor, y: torch.Tensor, s: torch.Tensor | None, steps: int,
-                  distortion: str = "mse", seed: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+                  distortion: str = "mse", seed: int = 0) -> torch.Tensor:
     """``y``, the gained latent of the images ``x`` (B x 3 x H x W, as ``model.latent``
     gives it at levels ``s``), after ``steps`` Adam steps of SGA on each image's
     ``bpp + lambda * D`` (``D`` as in training: ``255^2 * MSE`` or ``1 - MS-SSIM``).
@@ -56,21 +53,12 @@ def refine_latent(model, x: torch.Tensor, y: torch.Tensor, s: torch.Tensor | Non
     lmbda = level_lambdas(model, s)
     generator = torch.Generator().manual_seed(seed)
     y = y.detach().float().clone().requires_grad_(True)
-    params = [y]
-    z = None
-    if REFINE_Z:
-        lc = model.latent_codec
-        with torch.no_grad():
-            z = lc._z(lc.hyper_analysis(y), s).clone().requires_grad_(True)
-        params.append(z)
-    optimizer = torch.optim.Adam(params, lr=LEARNING_RATE)
+    optimizer = torch.optim.Adam([y], lr=LEARNING_RATE)
     with torch.enable_grad():
         for t in range(steps):
             temperature = TEMPERATURE * math.exp(-ANNEALING * t / steps)
-            out = model.reconstruct(y, s, quantize=lambda v: soft_round(v, temperature, generator), z=z)
+            out = model.reconstruct(y, s, quantize=lambda v: soft_round(v, temperature, generator))
             loss = rd_loss(out, x, lmbda, distortion)["loss"] * len(x)  # each image's own loss
-            grads = torch.autograd.grad(loss, params)  # the weights get no gradient
-            for p, g in zip(params, grads):
-                p.grad = g
+            y.grad, = torch.autograd.grad(loss, [y])  # the weights get no gradient
             optimizer.step()
-    return y.detach(), None if z is None else z.detach()
+    return y.detach()

@@ -112,11 +112,10 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         for positions, context in zip(checkerboard_positions(shape), (False, True)):
             yield (positions, *self._coding_params(hyper, positions, y_hat.view(1, len(y_hat), *shape) if context else None))
 
-    def forward(self, y: torch.Tensor, s: torch.Tensor | None = None, quantize=None, z: torch.Tensor | None = None):
+    def forward(self, y: torch.Tensor, s: torch.Tensor | None = None, quantize=None):
         """Training: the two passes, anchors rounded around their means (straight-through),
-        or quantized by ``quantize`` (refinement, with the coding scale floors); ``z`` as
-        in ``HyperpriorLatentCodec._train_z``."""
-        z_hat, z_lik = self._train_z(y, s, quantize, z)
+        or quantized by ``quantize`` (refinement, with the coding scale floors)."""
+        z_hat, z_lik = self._train_z(y, s, quantize)
         anchors = anchor_mask(y.shape[2:], y.device)
         with torch.autocast(y.device.type, enabled=False):
             y32 = y.float()
@@ -139,8 +138,8 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
 
     @torch.no_grad()
     def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False,
-                 s: torch.Tensor | None = None, z: torch.Tensor | None = None) -> tuple[list[bytes], torch.Tensor]:
-        z_strings, z_hat = self._code_z(y, s, fast, z)
+                 s: torch.Tensor | None = None) -> tuple[list[bytes], torch.Tensor]:
+        z_strings, z_hat = self._code_z(y, s, fast)
         hyper = self._hyper(z_hat, s, coding=True)
         flat = y.float()[0].flatten(1)  # (C, H * W)
         y_hat = hyper.new_zeros(flat.shape)  # float64, as in decompress

@@ -78,27 +78,23 @@ class HyperpriorLatentCodec(nn.Module):
     def _z(self, z: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
         return self.z_gain(z, s) if self.z_gain is not None else z
 
-    def _train_z(self, y: torch.Tensor, s: torch.Tensor | None, quantize=None, z: torch.Tensor | None = None):
-        """Training (or refinement, with ``quantize``): (z_hat, z likelihoods). ``z``: the
-        gained hyper-latent to use instead of the hyper-analysis of ``y`` (refinement)."""
-        z_hat, z_lik, _ = self.z(self._z(self.hyper_analysis(y), s) if z is None else z, quantize)
+    def _train_z(self, y: torch.Tensor, s: torch.Tensor | None, quantize=None):
+        """Training (or refinement, with ``quantize``): (z_hat, z likelihoods)."""
+        z_hat, z_lik, _ = self.z(self._z(self.hyper_analysis(y), s), quantize)
         return z_hat, z_lik["y"]
 
-    def _code_z(self, y: torch.Tensor, s: torch.Tensor | None, fast: bool, z: torch.Tensor | None = None):
-        """Coding: ([z bytes], z_hat exactly as the decoder will see it); ``z`` as in ``_train_z``."""
-        if z is None:
-            z = self._z(fast_transform(self.hyper_analysis, y, fast).contiguous(), s)
-        return self.z.compress(z)
+    def _code_z(self, y: torch.Tensor, s: torch.Tensor | None, fast: bool):
+        """Coding: ([z bytes], z_hat exactly as the decoder will see it)."""
+        return self.z.compress(self._z(fast_transform(self.hyper_analysis, y, fast).contiguous(), s))
 
     def _rounded_z(self, y: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
         """z_hat from a float32 hyper-analysis, for rate estimates and calibration."""
         return self.z.density.quantize(self._z(self.hyper_analysis(y.float()), s), noise=False)
 
-    def forward(self, y: torch.Tensor, s: torch.Tensor | None = None, quantize=None, z: torch.Tensor | None = None):
+    def forward(self, y: torch.Tensor, s: torch.Tensor | None = None, quantize=None):
         """Training: (y_hat, likelihoods of y and z, extras). With ``quantize`` (refinement),
-        y and z are quantized by it and y's likelihoods use the coding scale floors; ``z``
-        as in ``_train_z``."""
-        z_hat, z_lik = self._train_z(y, s, quantize, z)
+        y and z are quantized by it and y's likelihoods use the coding scale floors."""
+        z_hat, z_lik = self._train_z(y, s, quantize)
         with torch.autocast("cpu", enabled=False):
             scales, means = self._params(z_hat, s)
             if quantize is not None:
@@ -108,10 +104,9 @@ class HyperpriorLatentCodec(nn.Module):
 
     @torch.no_grad()
     def compress(self, y: torch.Tensor, step: float = 1.0, fast: bool = False,
-                 s: torch.Tensor | None = None, z: torch.Tensor | None = None) -> tuple[list[bytes], torch.Tensor]:
-        """``fast``: allow bf16 for the hyper-analysis (encoder only; z is coded exactly);
-        ``z``: code this gained hyper-latent instead of the hyper-analysis of ``y``."""
-        z_strings, z_hat = self._code_z(y, s, fast, z)
+                 s: torch.Tensor | None = None) -> tuple[list[bytes], torch.Tensor]:
+        """``fast``: allow bf16 for the hyper-analysis (encoder only; z is coded exactly)."""
+        z_strings, z_hat = self._code_z(y, s, fast)
         scales, means = self._params(z_hat, s, coding=True)
         with entropy_path():
             scales = self.floored(scales, s, step)

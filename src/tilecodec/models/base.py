@@ -77,12 +77,11 @@ class CompressionModel(nn.Module):
             y = self.gain(y, s)
         return self.reconstruct(y, s)
 
-    def reconstruct(self, y: torch.Tensor, s: torch.Tensor | None = None, quantize=None,
-                    z: torch.Tensor | None = None) -> dict:
+    def reconstruct(self, y: torch.Tensor, s: torch.Tensor | None = None, quantize=None) -> dict:
         """``forward`` from the gained latent ``y`` on; ``quantize`` replaces training's
-        noise and straight-through rounding, ``z`` the hyper-analysis of ``y`` (see ``refine``)."""
+        noise and straight-through rounding (see ``refine``)."""
         levels = (s,) if self.gain is not None else ()
-        y_hat, likelihoods, extras = self.latent_codec(y, *levels, quantize=quantize, **({} if z is None else {"z": z}))
+        y_hat, likelihoods, extras = self.latent_codec(y, *levels, quantize=quantize)
         if self.gain is not None:
             y_hat = self.inverse_gain(y_hat, s)
         return {"x_hat": self.synthesis(y_hat), "likelihoods": likelihoods, **extras}
@@ -144,14 +143,13 @@ class CompressionModel(nn.Module):
         images = []
         for x in batches:
             y, step, s = self.latent(x, quality, fast)
-            z = None
             if refine:
                 from ..refine import refine_latent
 
-                y, z = refine_latent(self, x, y, s, refine, self.distortion)
-            images += [(y[i: i + 1], None if z is None else {"z": z[i: i + 1]}) for i in range(len(y))]
+                y = refine_latent(self, x, y, s, refine, self.distortion)
+            images += [y[i: i + 1] for i in range(len(y))]
         kw = {} if s is None else {"s": s[:1]}
-        return entropy_map(lambda job: self.latent_codec.compress(job[0], step, fast, **kw, **(job[1] or {}))[0], images)
+        return entropy_map(lambda y: self.latent_codec.compress(y, step, fast, **kw)[0], images)
 
     @torch.no_grad()
     def decompress(self, strings: list[list[bytes]], sizes: list[tuple[int, int]], quality: float) -> list[torch.Tensor]:
