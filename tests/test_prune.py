@@ -88,3 +88,24 @@ def test_widening_keeps_the_function_and_the_new_channels_learn(wide, crops):
     assert wider.analysis[2].weight.grad[:, 16:].abs().sum() > 0
     with pytest.raises(ValueError, match="widths only grow"):
         widen(wide, "mean-scale-hyperprior", WIDE, [8, 16, 16])
+
+
+def test_widen_command_starts_from_a_float16_copy_and_is_repeatable(tmp_path, monkeypatch, wide, capsys):
+    from safetensors.torch import load_file, save_file
+
+    from tilecodec.train.widen import main
+
+    state = wide.state_dict()
+    torch.save({"config": {"architecture": "mean-scale-hyperprior", **WIDE}, "model": state, "step": 0}, tmp_path / "run.pt")
+    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(zoo, "REGISTRY", tmp_path / "zoo.json")
+    export(tmp_path / "run.pt", "small")
+    half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in zoo.load_model("small")[0].state_dict().items()}
+    save_file(half, tmp_path / "half.safetensors")
+    for out in ("a", "b"):
+        main(["small", "--weights", str(tmp_path / "half.safetensors"), "--widths", "24", "20", "32",
+              "-o", str(tmp_path / f"{out}.safetensors")])
+    a, b = load_file(tmp_path / "a.safetensors"), load_file(tmp_path / "b.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # seeded new filters
+    assert a["analysis.0.weight"].shape[0] == 24 and a["analysis.0.weight"].dtype == torch.float32
+    torch.testing.assert_close(a["analysis.0.weight"][:16], half["analysis.0.weight"].float(), rtol=0, atol=0)

@@ -21,9 +21,11 @@ from .prune import _STAGES, _input_dim
 
 
 @torch.no_grad()
-def widen(model, architecture: str, config: dict, widths) -> dict:
+def widen(model, architecture: str, config: dict, widths, seed: int = 0) -> dict:
     """The state dict of ``model`` (built as ``architecture`` with ``config``) widened to
-    ``widths`` (3 transform stages, full resolution inward; each at least the current one)."""
+    ``widths`` (3 transform stages, full resolution inward; each at least the current one).
+    The new producing filters are drawn from ``seed``: the same inputs give the same tensors."""
+    torch.manual_seed(seed)
     wide = build(architecture, **{**config, "widths": [int(w) for w in widths]})
     state = wide.state_dict()
     old = model.state_dict()
@@ -51,12 +53,21 @@ def main(argv=None) -> None:
     from .calibrate import sample_crops
 
     ap = argparse.ArgumentParser(prog="python -m tilecodec.train.widen", description=__doc__.split("\n\n")[0])
-    ap.add_argument("model", help="bundled model to widen")
+    ap.add_argument("model", help="bundled model to widen (its architecture and config)")
+    ap.add_argument("--weights", help="its weights from this .safetensors file (e.g. a float16 copy) "
+                                      "instead of the bundled file")
     ap.add_argument("--widths", type=int, nargs=3, required=True)
     ap.add_argument("--check", nargs="*", default=[], help="image folders: report the largest output change on a crop")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args(argv)
-    model, entry = zoo.load_model(args.model)
+    if args.weights:
+        from safetensors.torch import load_file
+
+        entry = zoo.entry(args.model)
+        model = build(entry.architecture, **entry.config).eval()
+        model.load_weights({k: v.float() for k, v in load_file(args.weights).items()})
+    else:
+        model, entry = zoo.load_model(args.model)
     state = widen(model, entry.architecture, entry.config, args.widths)
     config = {**entry.config, "widths": args.widths}
     wide = build(entry.architecture, **config).eval()
