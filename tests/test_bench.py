@@ -133,3 +133,45 @@ def test_refined_codec_names_parse_and_keep_their_own_cache_points():
     assert "refine 5" in refined.cache_key and "refine" not in plain.cache_key
     with pytest.raises(ValueError):
         get_codec("tilecodec-ckbd-mse+x5")
+
+
+def _descendants(pid: int) -> set[int]:
+    """Live (non-zombie) processes below ``pid``, from /proc."""
+    import os
+
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
+def test_sigterm_stops_the_worker_processes():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = "import time; from tilecodec.bench.sweep import run_tasks; run_tasks(time.sleep, [(300,), (300,)], 2, 1, print, 'sleep')"
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 60
+    while time.time() < deadline and len(_descendants(proc.pid)) < 3:  # the forkserver and 2 workers
+        time.sleep(0.2)
+    workers = _descendants(proc.pid)
+    assert len(workers) >= 3
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) != 0
+    deadline = time.time() + 20
+    while time.time() < deadline and workers & _descendants(1):
+        time.sleep(0.2)
+    assert not workers & _descendants(1), "worker processes outlived the terminated bench"

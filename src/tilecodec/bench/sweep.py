@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -123,9 +124,14 @@ def _sweep_task(image: BenchImage, codec_name: str, avif_speed: int, settings: l
     return [_record(codec, image, measure(codec, pixels, s)[0]) for s in settings]
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def run_tasks(fn, tasks: list[tuple], workers: int, threads: int, on_result, desc: str) -> None:
     """Run ``fn(*task)`` for every task (in ``workers`` processes if > 1), calling
-    ``on_result`` as each finishes. Ctrl-C cancels what has not finished and re-raises."""
+    ``on_result`` as each finishes. Ctrl-C or SIGTERM cancels what has not finished, stops the
+    worker processes (they would otherwise outlive a terminated parent) and re-raises."""
     bar = tqdm(total=len(tasks), desc=desc, dynamic_ncols=True, disable=not tasks)
     if workers <= 1:
         for task in tasks:
@@ -135,17 +141,24 @@ def run_tasks(fn, tasks: list[tuple], workers: int, threads: int, on_result, des
         return
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
                                initializer=_worker_init, initargs=(threads,))
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main_thread else None
     try:
         futures = [pool.submit(fn, *task) for task in tasks]
         for fut in as_completed(futures):
             on_result(fut.result())
             bar.update(1)
     except BaseException:
+        procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
         pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list(getattr(pool, "_processes", {}).values()):
+        for proc in procs:
             proc.terminate()
+        for proc in procs:
+            proc.join(5)
         raise
     finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
         bar.close()
     pool.shutdown()
 
