@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -137,8 +138,6 @@ def test_refined_codec_names_parse_and_keep_their_own_cache_points():
 
 def _descendants(pid: int) -> set[int]:
     """Live (non-zombie) processes below ``pid``, from /proc."""
-    import os
-
     parents = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -155,7 +154,7 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
 def test_sigterm_stops_the_worker_processes():
     import signal
     import subprocess
