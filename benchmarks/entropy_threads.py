@@ -15,7 +15,8 @@ import torch
 from PIL import Image
 
 import tilecodec
-from tilecodec.latent import hyperprior
+from tilecodec import fixed_point
+from tilecodec.layers.conv import subpixel_deconv
 from tilecodec.models import base
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,14 +27,14 @@ def sequential(fn, items):
     return [fn(item) for item in items]
 
 
-def plain(layers, x):
-    return layers(x)
+def plain(x, layer):
+    return layer(x)
 
 
-VARIANTS = {  # name -> (entropy map, hyper-synthesis runner)
-    "side by side, subpixel (default)": (base.entropy_map, hyperprior.run_inference),
+VARIANTS = {  # name -> (entropy map, how the hyper-synthesis runs a stride-2 deconv)
+    "side by side, subpixel (default)": (base.entropy_map, subpixel_deconv),
     "side by side, transposed conv": (base.entropy_map, plain),
-    "one after another, subpixel": (sequential, hyperprior.run_inference),
+    "one after another, subpixel": (sequential, subpixel_deconv),
     "one after another, transposed conv (before)": (sequential, plain),
 }
 
@@ -45,7 +46,7 @@ def main() -> None:
     times = {name: ([], []) for name in VARIANTS}
     for r in range(REPEAT + 1):
         for name, (mapper, runner) in VARIANTS.items():
-            base.entropy_map, hyperprior.run_inference = mapper, runner
+            base.entropy_map, fixed_point.subpixel_deconv = mapper, runner
             t = time.perf_counter()
             data = codec.compress(img, quality=75, patch=256, overlap=8)
             enc = time.perf_counter() - t

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Latent refinement (tilecodec.refine, 30 steps) against the plain encoder and the classical
-# codecs, on 7 of the 25 eval photos (every 5th from the 4th, and the 2nd and 7th: wiki-003,
-# -007, -013, -017, -027, -037, -047; none of them was used to choose the refinement's
-# settings, wiki-015 and -029). Refinement costs about 30 synthesis forward-backward passes
+# codecs, on 10 of the 25 eval photos (every 5th from the 2nd and every 5th from the 4th:
+# wiki-003, -007, -013, -017, -023, -027, -033, -037, -043, -047; none of them was used to
+# choose the refinement's settings, wiki-015 and -029). Refinement costs about 30 synthesis forward-backward passes
 # per image and rate, too slow for all 25 photos here.
 # Writes benchmarks/results/bench-refine.{json,md} (BD-rates against the plain encoder) and
 # bd_targets-refine.md (against each classical codec).
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 subset=$(mktemp -d)
 trap 'rm -rf "$subset"' EXIT
-for i in 2 4 7 9 14 19 24; do
+for i in 2 4 7 9 12 14 17 19 22 24; do
   ln -s "$(realpath "$(ls ../shared/data/eval/*.png | sed -n "${i}p")")" "$subset/"
 done
 tilecodec bench "$subset" --out benchmarks/results/bench-refine.json \

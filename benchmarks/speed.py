@@ -58,20 +58,21 @@ def transform_modes(codec, img: np.ndarray, runs: int) -> dict:
 
 
 def checkerboard_params(model, img: np.ndarray, runs: int) -> dict:
-    """Best seconds of the two passes' scales and means: gathered at the coded positions (what
-    tilecodec codes with) and the masked conv + network over the whole map (the training form)."""
+    """Best seconds of the two passes' scales and means: gathered at the coded positions, in
+    exact fixed-point arithmetic (what tilecodec codes with), and the masked conv + network
+    over the whole map in float64 (the training form)."""
     lc = model.latent_codec
     x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
     with torch.no_grad():
         y, _, s = model.latent(x, 75, fast=False)
-        hyper = lc._hyper(lc._rounded_z(y, s), s, coding=True)
+        hyper = lc._hyper(lc._rounded_z(y, s), s, coding=True, exact=True)
         anchors, others = checkerboard_positions(y.shape[2:])
         y_anchors = (y * anchor_mask(y.shape[2:])).to(hyper.dtype)
         params, context = entropy_copy(lc.entropy_parameters), entropy_copy(lc.context)
 
         def gathered():
-            lc._coding_params(hyper, anchors)
-            lc._coding_params(hyper, others, y_anchors)
+            lc._coding_params(hyper, anchors, exact=True)
+            lc._coding_params(hyper, others, y_anchors, exact=True)
 
         def whole_map():  # the inference path before the gathered one, as two row bands side by side
             split = hyper.shape[1]
@@ -81,7 +82,7 @@ def checkerboard_params(model, img: np.ndarray, runs: int) -> dict:
                       torch.cat([hyper, y_anchors], dim=1), context.padding[0], 1)
 
         best = {}
-        for name, fn in (("gathered positions, two halves side by side", gathered),
+        for name, fn in (("gathered positions (exact), two halves side by side", gathered),
                          ("masked conv over the whole map, two row bands side by side", whole_map)):
             times = []
             for _ in range(runs):

@@ -1,5 +1,6 @@
 """Decoding gives bit-identical pixels with 1 or 2 threads and in fresh processes."""
 
+import os
 import subprocess
 import sys
 
@@ -37,13 +38,11 @@ np.savez(sys.argv[1], *[tilecodec.load().decompress(open(f, "rb").read()) for f 
 
 
 def test_files_decode_with_other_cpu_kernels(tmp_path, codec, photo):
-    """Files decode where other kernels compute the transforms (ATen without SIMD, oneDNN
-    limited to SSE4.1: other summation orders, as on another CPU). The float64 entropy path
-    gives the same table indexes (with a float32 entropy path, 2 of these 24 files failed
-    to decode, and 4 of 12 files of eval photos). Only the synthesis's float32 rounding may
-    move a pixel by one level."""
-    import os
-
+    """Files decode where other kernels do the sums (ATen without SIMD, oneDNN limited to
+    SSE4.1, MKL to SSE4.2: other summation orders, as on another CPU). The exact entropy
+    path gives the same table indexes in any order (with a float32 entropy path, 2 of these
+    24 files failed to decode, and 4 of 12 files of eval photos). Only the synthesis's
+    float32 rounding may move a pixel by one level."""
     files, here = [], []
     for i, image in enumerate((photo, np.ascontiguousarray(photo[::-1, ::-1]))):
         for quality in range(0, 101, 9):
@@ -51,7 +50,8 @@ def test_files_decode_with_other_cpu_kernels(tmp_path, codec, photo):
             files.append(tmp_path / f"{i}-{quality}.tlc")
             files[-1].write_bytes(data)
             here.append(codec.decompress(data))
-    env = {**os.environ, "ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"}
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
+           "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
     subprocess.run([sys.executable, "-c", DECODE_ALL, str(tmp_path / "other.npz"), *map(str, files)],
                    check=True, env=env)
     other = np.load(tmp_path / "other.npz")

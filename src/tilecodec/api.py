@@ -208,12 +208,13 @@ class Codec:
         """
         header, table, grid = self._check(data)
         box = self._region(header, region)
+        exact = header.version >= 4  # version 3 coded its entropy path in plain float64
         n = self.model.latent_codec.num_strings
         m = self.model.downsampling
         if grid is None:
             strings = [container.section(data, e, i) for i, e in enumerate(table)]
             size = (-(-header.height // m) * m, -(-header.width // m) * m)
-            x_hat = self.model.decompress([strings], [size], header.quality)[0]
+            x_hat = self.model.decompress([strings], [size], header.quality, exact)[0]
             full = to_array(x_hat, header.height, header.width, header.channels)
             x, y, w, h = box
             return np.ascontiguousarray(full[y: y + h, x: x + w])
@@ -223,7 +224,7 @@ class Codec:
             strings = [[container.section(data, table[p.index * n + k], p.index * n + k) for k in range(n)]
                        for p in chunk]
             sizes = [(-(-p.size[0] // m) * m, -(-p.size[1] // m) * m) for p in chunk]
-            for p, xi in zip(chunk, self.model.decompress(strings, sizes, header.quality)):
+            for p, xi in zip(chunk, self.model.decompress(strings, sizes, header.quality, exact)):
                 ph, pw = p.size
                 pixels = xi[0, :, :ph, :pw].permute(1, 2, 0).float().numpy()
                 if header.channels == 1:

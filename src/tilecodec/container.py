@@ -26,7 +26,9 @@ from pathlib import Path
 from .errors import BitstreamError
 
 MAGIC = b"\x89TLC"
-FORMAT_VERSION = 3  # 2: each latent string starts with a checksum of its table indexes; 3: float64 entropy path
+FORMAT_VERSION = 4  # 2: each latent string starts with a checksum of its table indexes; 3: float64 entropy path;
+#                    4: exact fixed-point entropy path (see fixed_point)
+READABLE_VERSIONS = (3, 4)
 MAX_SIDE = 65535
 MAX_PIXELS = 1 << 28          # 268 megapixels
 MAX_SECTIONS = 1 << 20
@@ -47,6 +49,7 @@ class Header:
     sections: int
     patch: int = 0
     overlap: int = 0
+    version: int = FORMAT_VERSION  # files are always written in FORMAT_VERSION
 
     def validate(self) -> None:
         """Raise BitstreamError unless every field is within the format's limits."""
@@ -73,8 +76,9 @@ def read_header(data: bytes) -> tuple[Header, int]:
     view = memoryview(data)
     if len(view) < 7 or bytes(view[:4]) != MAGIC:
         raise BitstreamError("not a tilecodec file (bad magic bytes)")
-    if view[4] != FORMAT_VERSION:
-        raise BitstreamError(f"unsupported format version {view[4]} (this tilecodec reads {FORMAT_VERSION})")
+    if view[4] not in READABLE_VERSIONS:
+        raise BitstreamError(f"unsupported format version {view[4]} (this tilecodec reads versions "
+                             f"{', '.join(map(str, READABLE_VERSIONS))})")
     body_len = struct.unpack_from("<H", view, 5)[0]
     end = 7 + body_len
     if len(view) < end + 4:
@@ -91,7 +95,7 @@ def read_header(data: bytes) -> tuple[Header, int]:
     except (UnicodeDecodeError, struct.error) as exc:
         raise BitstreamError(f"header is malformed: {exc}") from None
     header = Header(name, model_hash, fields[1], fields[2], fields[3], fields[4], fields[5],
-                    patch=fields[6], overlap=fields[7], sections=fields[8])
+                    patch=fields[6], overlap=fields[7], sections=fields[8], version=view[4])
     header.validate()
     return header, end + 4
 

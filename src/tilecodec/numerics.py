@@ -23,6 +23,8 @@ from weakref import WeakKeyDictionary
 
 import torch
 
+from .fixed_point import exact_layers
+
 ENTROPY_THREADS = 1
 ENTROPY_DTYPE = torch.float64
 
@@ -41,19 +43,20 @@ def bf16_pays() -> bool:
 BF16 = bf16_pays()  # fast transforms use bf16 autocast only where it pays
 
 
-_COPIES: WeakKeyDictionary = WeakKeyDictionary()
+_COPIES = {False: WeakKeyDictionary(), True: WeakKeyDictionary()}
 _COPIES_LOCK = threading.Lock()
 
 
-def entropy_copy(module: torch.nn.Module) -> torch.nn.Module:
-    """``module`` in ``ENTROPY_DTYPE``, for the entropy path: a copy, kept until the
-    module's parameters change (training updates them in place)."""
+def entropy_copy(module: torch.nn.Module, exact: bool = False) -> torch.nn.Module:
+    """``module`` in ``ENTROPY_DTYPE``, for the entropy path; ``exact``: with its weights on
+    the fixed-point grid (``fixed_point.exact_layers``). A copy, kept until the module's
+    parameters change (training updates them in place)."""
     key = tuple((p.data_ptr(), p._version) for p in module.parameters())
     with _COPIES_LOCK:
-        cached = _COPIES.get(module)
+        cached = _COPIES[exact].get(module)
         if cached is None or cached[0] != key:
-            cached = (key, copy.deepcopy(module).to(ENTROPY_DTYPE))
-            _COPIES[module] = cached
+            cached = (key, exact_layers(module) if exact else copy.deepcopy(module).to(ENTROPY_DTYPE))
+            _COPIES[exact][module] = cached
     return cached[1]
 
 

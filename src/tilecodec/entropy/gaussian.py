@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import fixed_point
 from .tables import CdfTables, quantize_pmf
 
 SCALE_MIN, SCALE_MAX, SCALE_LEVELS = 0.11, 256.0, 64
@@ -45,9 +46,13 @@ class GaussianConditional(nn.Module):
             lik = _std_cdf((0.5 - v) / s) - _std_cdf((-0.5 - v) / s)
             return lik.clamp_min(LIKELIHOOD_BOUND)
 
-    def indexes(self, scales: torch.Tensor, step: float = 1.0) -> torch.Tensor:
+    def indexes(self, scales: torch.Tensor, step: float = 1.0, exact: bool = False) -> torch.Tensor:
         """Table row for each element: the tabulated scale nearest to scales / step (in log),
-        computed in float64."""
+        computed in float64; ``exact``: by comparison with thresholds computed in decimal
+        (``fixed_point.index_thresholds``), so that no ``log`` of the float library decides."""
+        if exact:
+            edges = fixed_point.index_thresholds(SCALE_MIN, SCALE_MAX, SCALE_LEVELS)
+            return torch.bucketize((scales.double() / step).contiguous(), edges, right=True)
         s = (scales.double() / step).clamp(SCALE_MIN, SCALE_MAX)
         spacing = (math.log(SCALE_MAX) - math.log(SCALE_MIN)) / (SCALE_LEVELS - 1)
         return torch.round((torch.log(s) - math.log(SCALE_MIN)) / spacing).long().clamp_(0, SCALE_LEVELS - 1)

@@ -41,8 +41,10 @@ class FactorizedLatentCodec(nn.Module):
         data = coder.encode(symbols.numpy(), self._indexes(y.shape), self.density.tables)
         return [data], symbols + med
 
-    def decompress(self, strings: list[bytes], shape: tuple[int, int], step: float = 1.0) -> torch.Tensor:
-        """Inverse of ``compress`` for a latent of spatial ``shape`` (batch of one)."""
+    def decompress(self, strings: list[bytes], shape: tuple[int, int], step: float = 1.0,
+                   exact: bool = True) -> torch.Tensor:
+        """Inverse of ``compress`` for a latent of spatial ``shape`` (batch of one). No network
+        decides its tables, so ``exact`` changes nothing."""
         full = (1, self.density.channels, *shape)
         symbols = coder.decode(strings[0], self._indexes(full), self.density.tables)
         return torch.from_numpy(symbols.astype(np.float32)) + self.density.medians.reshape(1, -1, 1, 1)

@@ -27,17 +27,18 @@ class GaussianLatentCodec(nn.Module):
         normalized = (y.float() - mu) / scales.float().clamp_min(SCALE_MIN)
         return y_hat, {"y": self.gaussian.likelihood(noisy, scales, means)}, {"normalized": normalized}
 
-    def compress(self, y, scales, means, step: float = 1.0) -> tuple[list[bytes], torch.Tensor]:
-        """Returns ([bytes], y_hat exactly as the decoder will see it)."""
+    def compress(self, y, scales, means, step: float = 1.0, exact: bool = True) -> tuple[list[bytes], torch.Tensor]:
+        """Returns ([bytes], y_hat exactly as the decoder will see it). ``exact``: table
+        indexes by ``GaussianConditional.indexes``'s exact thresholds."""
         mu = means if means is not None else torch.zeros_like(y)
         symbols = torch.round((y.float() - mu) / step)
-        indexes = self.gaussian.indexes(scales, step)
+        indexes = self.gaussian.indexes(scales, step, exact)
         data = coder.encode(symbols.numpy(), indexes.numpy(), self.gaussian.tables)
         return [data], symbols * step + mu
 
-    def decompress(self, strings: list[bytes], scales, means, step: float = 1.0) -> torch.Tensor:
-        """Inverse of ``compress``: needs the same scales, means and step."""
-        indexes = self.gaussian.indexes(scales, step)
+    def decompress(self, strings: list[bytes], scales, means, step: float = 1.0, exact: bool = True) -> torch.Tensor:
+        """Inverse of ``compress``: needs the same scales, means, step and ``exact``."""
+        indexes = self.gaussian.indexes(scales, step, exact)
         symbols = torch.from_numpy(coder.decode(strings[0], indexes.numpy(), self.gaussian.tables))
         symbols = symbols.to(scales.dtype)  # as compress computes y_hat: in the dtype of the means
         return symbols * step + (means if means is not None else 0.0)

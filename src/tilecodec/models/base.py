@@ -152,12 +152,14 @@ class CompressionModel(nn.Module):
         return entropy_map(lambda y: self.latent_codec.compress(y, step, fast, **kw)[0], images)
 
     @torch.no_grad()
-    def decompress(self, strings: list[list[bytes]], sizes: list[tuple[int, int]], quality: float) -> list[torch.Tensor]:
+    def decompress(self, strings: list[list[bytes]], sizes: list[tuple[int, int]], quality: float,
+                   exact: bool = True) -> list[torch.Tensor]:
         """Inverse of ``compress``: each image's strings and (padded) size (H, W) -> a list of
         1x3xHxW images. Latents are decoded spread over threads; images of the same size go
-        through the synthesis together."""
+        through the synthesis together. ``exact=False`` decodes strings whose entropy path ran
+        in plain float64 (format version 3)."""
         step, s = self.controls(quality)
-        kw = {} if s is None else {"s": self._level(s, 1)}
+        kw = {"exact": exact} if s is None else {"s": self._level(s, 1), "exact": exact}
         d = self.latent_stride
         latents = entropy_map(lambda job: self.latent_codec.decompress(job[0], (job[1][0] // d, job[1][1] // d),
                                                                        step, **kw), list(zip(strings, sizes)))

@@ -1,0 +1,124 @@
+"""The exact entropy path (format version 4): results independent of summation order, on the
+fixed-point grid, and version 3 files still decode."""
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import tilecodec
+from tilecodec import fixed_point
+from tilecodec.images import to_tensor
+from tilecodec.entropy.gaussian import SCALE_LEVELS, SCALE_MAX, SCALE_MIN, GaussianConditional
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_input_bound_is_the_largest_power_of_two_that_keeps_every_sum_exact():
+    torch.manual_seed(0)
+    for scale in (1e-3, 0.1, 3.0):
+        weight = fixed_point.on_grid(torch.randn(8, 16, 3, 3, dtype=torch.float64) * scale)
+        bias = torch.randn(8, dtype=torch.float64)
+        bound = fixed_point.input_bound(weight, bias, (1, 2, 3))
+        worst = float(weight.abs().sum(dim=(1, 2, 3)).max())
+        assert math.frexp(bound)[0] == 0.5  # a power of two
+        assert bound * worst + float(bias.abs().max()) <= fixed_point.SUM_LIMIT
+        assert 2 * bound * worst + float(bias.abs().max()) > fixed_point.SUM_LIMIT
+
+
+def _permute_hidden(layers: torch.nn.Sequential, generator: torch.Generator) -> None:
+    """Permute the hidden channels between consecutive convolutions of ``layers`` in place:
+    the same function, with every next layer summing its inputs in another order."""
+    convs = [m for m in layers if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    with torch.no_grad():
+        for a, b in zip(convs, convs[1:]):
+            out_dim = 1 if isinstance(a, torch.nn.ConvTranspose2d) else 0
+            in_dim = 0 if isinstance(b, torch.nn.ConvTranspose2d) else 1
+            order = torch.randperm(a.weight.shape[out_dim], generator=generator)
+            a.weight.copy_(a.weight.index_select(out_dim, order))
+            a.bias.copy_(a.bias[order])
+            b.weight.copy_(b.weight.index_select(in_dim, order))
+
+
+def _coding_state(lc, y, s, exact):
+    """Everything the coder derives from the networks: hyper output, both passes' scales,
+    means and table indexes (non-anchor context from the decoded anchors)."""
+    z_hat = lc._rounded_z(y, s)
+    hyper = lc._hyper(z_hat, s, coding=True, exact=exact)
+    flat = y.double()[0].flatten(1)
+    y_hat = torch.zeros_like(flat)
+    out = [hyper]
+    for positions, scales, means in lc._passes(hyper, y.shape[2:], y_hat, exact):
+        indexes = lc.y.gaussian.indexes(lc.floored(scales, s, 1.0, exact), 1.0, exact)
+        y_hat[:, positions] = (torch.round(flat[:, positions].view_as(means) - means) + means).view(len(flat), -1)
+        out += [scales, means, indexes]
+    return out
+
+
+def test_exact_entropy_path_does_not_depend_on_summation_order(photo):
+    """Reordering every hidden layer's inputs (as another CPU's kernels reorder sums) leaves
+    the exact path's results bit-identical; the plain float64 path's do change, so the
+    reordering does reach the sums."""
+    model = tilecodec.load("ckbd-mse").model
+    x = to_tensor(np.ascontiguousarray(photo[:128, :192]), model.downsampling)
+    y, _, s = model.latent(x, 70.0, fast=False)
+    permuted = copy.deepcopy(model.latent_codec)
+    generator = torch.Generator().manual_seed(1)
+    _permute_hidden(permuted.hyper_synthesis, generator)
+    _permute_hidden(permuted.entropy_parameters, generator)
+    for a, b in zip(_coding_state(model.latent_codec, y, s, True), _coding_state(permuted, y, s, True)):
+        assert torch.equal(a, b)
+    plain = zip(_coding_state(model.latent_codec, y, s, False), _coding_state(permuted, y, s, False))
+    assert not all(torch.equal(a, b) for a, b in plain)
+
+
+def test_exact_path_values_lie_on_the_grid(photo):
+    model = tilecodec.load("ckbd-mse").model
+    x = to_tensor(np.ascontiguousarray(photo[:64, :128]), model.downsampling)
+    y, _, s = model.latent(x, 30.0, fast=False)
+    hyper, scales_a, means_a, _, scales_n, means_n, _ = _coding_state(model.latent_codec, y, s, True)
+    for t in (hyper, scales_a, means_a, scales_n, means_n):
+        units = t * 2 ** fixed_point.GRID_BITS
+        assert torch.equal(units, torch.round(units))
+
+
+def test_exact_indexes_pick_the_nearest_tabulated_scale():
+    """Thresholds computed in decimal agree with the float64 log rule wherever a scale is not
+    within 1e-9 (relative) of a threshold."""
+    gaussian = GaussianConditional()
+    scales = torch.exp(torch.empty(100000, dtype=torch.float64).uniform_(math.log(0.05), math.log(400)))
+    exact, plain = gaussian.indexes(scales, 1.0, exact=True), gaussian.indexes(scales, 1.0)
+    edges = fixed_point.index_thresholds(SCALE_MIN, SCALE_MAX, SCALE_LEVELS)
+    near = ((scales[:, None] / edges[None, :] - 1).abs() < 1e-9).any(dim=1)
+    assert torch.equal(exact[~near], plain[~near])
+    assert exact.min() == 0 and exact.max() == SCALE_LEVELS - 1
+
+
+def test_gains_and_floors_agree_with_float_math_to_the_grid():
+    log_gain = torch.randn(9, 16) * 0.7
+    for s in (0.0, 2.37, 8.0):
+        exact = fixed_point.gains(log_gain, s)[0, :, 0, 0]
+        lo = min(math.floor(s), 7)
+        t = s - lo
+        plain = torch.exp((1 - t) * log_gain[lo].double() + t * log_gain[lo + 1].double())
+        assert (exact - plain).abs().max() <= 2 ** -(fixed_point.GRID_BITS + 1) + 1e-12
+    floor = fixed_point.scale_floor((0.11, 0.2, 0.4), 1.5)
+    assert abs(floor - math.sqrt(0.2 * 0.4)) <= 2 ** -(fixed_point.GRID_BITS + 1)
+
+
+@pytest.mark.parametrize("name", ["ckbd-mse", "msh-mse-fast"])
+def test_version_3_files_still_decode(name):
+    """Files written by format version 3 (float64 entropy path; the msh-mse-fast one in
+    64-px patches) decode as they did then. Only the synthesis's float32 rounding may move
+    a pixel by one level on another CPU. The files name the bundled weights: if those are
+    replaced, these files are refused as made with other weights and must be remade."""
+    data = (DATA / f"{name}-v3.tlc").read_bytes()
+    assert data[4] == 3
+    out = tilecodec.load(name).decompress(data)
+    reference = np.asarray(Image.open(DATA / f"{name}-v3.png"))
+    assert out.shape == reference.shape
+    assert np.abs(out.astype(int) - reference).max() <= 1
