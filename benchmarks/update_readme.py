@@ -14,7 +14,8 @@ TABLES = {"codec_eval": ROOT / "benchmarks" / "results" / "codec_eval.md",
           "bench_refine": ROOT / "benchmarks" / "results" / "bench-refine.md",
           "bd_targets_refine": ROOT / "benchmarks" / "results" / "bd_targets-refine.md",
           "speed": ROOT / "benchmarks" / "results" / "speed.md",
-          "large_images": ROOT / "benchmarks" / "results" / "large_images.md"}
+          "large_images": ROOT / "benchmarks" / "results" / "large_images.md",
+          "exact_entropy": ROOT / "benchmarks" / "results" / "exact_entropy.md"}
 
 readme = (ROOT / "README.md").read_text()
 for name, path in TABLES.items():

@@ -107,3 +107,13 @@ def test_training_forward_works_under_bf16_and_keeps_likelihoods_float32():
     loss = sum(-torch.log2(v).sum() for v in out["likelihoods"].values()) + out["x_hat"].float().mean()
     loss.backward()
     assert all(p.grad is not None for n, p in model.named_parameters() if "quantiles" not in n)
+
+
+def test_a_model_copied_after_coding_codes_the_same_bytes(codec, small_photo, small_file):
+    """Copies leave out the cached coder models (not picklable) and rebuild them."""
+    import copy
+
+    from tilecodec.api import Codec
+
+    twin = Codec(copy.deepcopy(codec.model), codec.entry)
+    assert twin.compress(small_photo, quality=50) == small_file

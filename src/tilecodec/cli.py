@@ -86,6 +86,7 @@ def cmd_info(args) -> None:
     data = read_file(args.input)
     header, sections = container.unpack(data)
     pixels = header.width * header.height
+    print(f"format:    version {header.version}")
     print(f"model:     {header.model} ({header.model_hash})")
     print(f"size:      {header.width}x{header.height}, {header.channels} channel{'s' if header.channels > 1 else ''}")
     print(f"quality:   {header.quality:g} (step {header.step:.4f})")

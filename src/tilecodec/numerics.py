@@ -3,13 +3,13 @@
 Transforms may run fast (channels_last, plus bf16 autocast where the CPU has AMX): their
 rounding only perturbs pixels. The entropy path (hyper-synthesis, context model, scale
 indexes) decides which table codes each symbol, so encoder and decoder must compute the
-same indexes, also on different CPUs: it runs in float64 (``ENTROPY_DTYPE``), outside
+same indexes, also on different CPUs: it runs in float64 (``ENTROPY_DTYPE``), in exact
+fixed-point arithmetic (``fixed_point``; plain float64 for format 3 files), outside
 autocast, on one thread, whatever the caller's thread setting. Kernels for other
 instruction sets sum in other orders; in float32 that moved scales across a table
 boundary in 6 of 36 files coded on an AVX-512 Xeon and decoded with oneDNN and ATen
-limited to AVX2 or no SIMD, in float64 in none (the index checksum of each string still
-catches a flip). To use the other cores anyway, the entropy paths of several patches run
-side by side, one per Python thread (``entropy_map``).
+limited to AVX2 or no SIMD. To use the other cores anyway, the entropy paths of several
+patches run side by side, one per Python thread (``entropy_map``).
 """
 
 import copy

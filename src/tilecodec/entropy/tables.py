@@ -78,6 +78,10 @@ class CdfTables(nn.Module):
         self._models = None
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
+    def __getstate__(self):
+        """Copies and pickles leave out the cached coder models (rebuilt on first use)."""
+        return {**super().__getstate__(), "_models": None}
+
     def models(self) -> list:
         """One constriction categorical model per row, built once and cached."""
         if self._models is None:
