@@ -60,8 +60,8 @@ def input_bound(weight: torch.Tensor, bias: torch.Tensor | None, input_dims: tup
 
 def exact_layers(module: nn.Module) -> nn.Module:
     """A float64 copy of ``module`` with every convolution's weight on the grid, its bias on
-    the grid's square, and its ``input_bound`` set (transposed convolutions sum over their
-    output channels' weights the same way)."""
+    the grid's square, and its ``input_bound`` set from the weights of each output channel
+    (dims 1-3 of a convolution's weight, dims 0, 2, 3 of a transposed one's)."""
     module = copy.deepcopy(module).double().requires_grad_(False)
     for layer in module.modules():
         if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):

@@ -80,12 +80,10 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
     def _context_rows(self, y_hat: torch.Tensor, positions: torch.Tensor, exact: bool) -> torch.Tensor:
         """``context(y_hat)`` at the flat ``positions`` only, as (n, 2C) rows: each row is one
         matrix product over the taps the checkerboard mask keeps (12 of 25 for 5x5), in float64
-        (``exact``: fixed-point)."""
+        (``exact``: fixed-point, with ``y_hat`` already on the grid and within the bound)."""
         conv = entropy_copy(self.context, exact)
         k, p = conv.kernel_size[0], conv.padding[0]
         c, w = y_hat.shape[1], y_hat.shape[3]
-        if exact:
-            y_hat = fixed_point.clamp(fixed_point.on_grid(y_hat), conv)
         padded = F.pad(y_hat[0], (p, p, p, p)).flatten(1)  # (C, (H + 2p) * (W + 2p))
         taps = conv.mask[0, 0].nonzero()  # (T, 2): the kept (row, column) offsets
         offsets = taps[:, 0] * (w + 2 * p) + taps[:, 1]
@@ -104,6 +102,8 @@ class CheckerboardLatentCodec(HyperpriorLatentCodec):
         by side (the entropy path is one thread per job); the split depends only on the shape.
         ``exact``: in fixed-point arithmetic (``hyper`` must come from the exact path too)."""
         flat_hyper = hyper[0].flatten(1)
+        if y_hat is not None and exact:  # the context's input, once for both halves
+            y_hat = fixed_point.clamp(fixed_point.on_grid(y_hat), entropy_copy(self.context, True))
 
         def params(chunk):
             rows = flat_hyper[:, chunk].T
