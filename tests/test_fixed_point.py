@@ -110,15 +110,23 @@ def test_gains_and_floors_agree_with_float_math_to_the_grid():
     assert abs(floor - math.sqrt(0.2 * 0.4)) <= 2 ** -(fixed_point.GRID_BITS + 1)
 
 
-@pytest.mark.parametrize("name", ["ckbd-mse", "msh-mse-fast"])
-def test_version_3_files_still_decode(name):
-    """Files written by format version 3 (float64 entropy path; the msh-mse-fast one in
-    64-px patches) decode as they did then. Only the synthesis's float32 rounding may move
-    a pixel by one level on another CPU. The files name the bundled weights: if those are
-    replaced, these files are refused as made with other weights and must be remade."""
-    data = (DATA / f"{name}-v3.tlc").read_bytes()
-    assert data[4] == 3
-    out = tilecodec.load(name).decompress(data)
-    reference = np.asarray(Image.open(DATA / f"{name}-v3.png"))
+GOLDEN = sorted(p.stem for p in DATA.glob("*-v[0-9].tlc"))
+
+
+@pytest.mark.parametrize("golden", GOLDEN)
+def test_golden_files_still_decode(golden):
+    """Every golden file (``tests/data/make_golden.py``; version 3: float64 entropy path, the
+    msh-mse-fast one in 64-px patches) decodes as it did when it was made. Only the
+    synthesis's float32 rounding may move a pixel by one level on another CPU. The files name
+    the bundled weights: if those are replaced, these files are refused as made with other
+    weights and must be remade."""
+    data = (DATA / f"{golden}.tlc").read_bytes()
+    assert data[4] == int(golden[-1])
+    out = tilecodec.load(tilecodec.info(data).model).decompress(data)
+    reference = np.asarray(Image.open(DATA / f"{golden}.png"))
     assert out.shape == reference.shape
     assert np.abs(out.astype(int) - reference).max() <= 1
+
+
+def test_golden_files_cover_every_version():
+    assert {int(g[-1]) for g in GOLDEN} >= {3, tilecodec.container.FORMAT_VERSION}

@@ -1,0 +1,38 @@
+"""Writes the golden files of the current format: ``python tests/data/make_golden.py``.
+
+Each golden file is a crop of the bundled sample coded by a bundled model, and the PNG its
+decoder gave when it was made. Tests decode the file and compare (readers keep every older
+format version: these files are never remade for a new version, only added to).
+"""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import tilecodec
+from tilecodec.demo import SAMPLE
+
+HERE = Path(__file__).parent
+CASES = {  # name: (model, crop box (x, y, w, h), grayscale, options)
+    "ckbd-mse": ("ckbd-mse", (40, 60, 192, 128), False, {"quality": 60}),
+    "msh-mse-fast": ("msh-mse-fast", (240, 120, 192, 128), False, {"quality": 30, "patch": 64, "overlap": 8}),
+    "ckbd-mse-gray": ("ckbd-mse", (300, 10, 130, 70), True, {"quality": 85}),
+}
+
+
+def main() -> None:
+    photo = Image.open(SAMPLE).convert("RGB")
+    for name, (model, (x, y, w, h), gray, options) in CASES.items():
+        crop = photo.crop((x, y, x + w, y + h))
+        image = np.asarray(crop.convert("L") if gray else crop)
+        codec = tilecodec.load(model)
+        data = codec.compress(image, **options)
+        version = tilecodec.info(data).version
+        (HERE / f"{name}-v{version}.tlc").write_bytes(data)
+        Image.fromarray(codec.decompress(data)).save(HERE / f"{name}-v{version}.png")
+        print(name, version, len(data), "bytes")
+
+
+if __name__ == "__main__":
+    main()
