@@ -33,13 +33,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def estimated_bits(codec, array, quality) -> float:
     """The model's rate estimate for the symbols the file codes at ``quality``: summed over
     the same patches as the file (the whole image when it is one patch)."""
-    array, quality, grid, _ = codec._plan(array, quality, DEFAULT_PATCH, DEFAULT_OVERLAP)
+    array, quality, grid, _ = codec.plan(array, quality, DEFAULT_PATCH, DEFAULT_OVERLAP)
+    rate = codec.model.rate_control.point(quality)
     boxes = [(p.y0, p.y1, p.x0, p.x1) for p in grid.patches] if grid else [(0, array.shape[0], 0, array.shape[1])]
     bits = 0.0
     with torch.no_grad():
         for y0, y1, x0, x1 in boxes:
-            y, step, s = codec.model.latent(to_tensor(array[y0:y1, x0:x1], codec.model.downsampling), quality)
-            bits += codec.model.latent_codec.estimate_bits(y, step, s)
+            y = codec.model.latent(to_tensor(array[y0:y1, x0:x1], codec.model.size_multiple), rate)
+            bits += codec.model.latent_codec.estimate_bits(y, rate)
     return bits
 
 

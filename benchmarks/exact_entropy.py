@@ -18,6 +18,7 @@ from PIL import Image
 
 import tilecodec
 from tilecodec import fixed_point
+from tilecodec.entropy.paths import FIXED_POINT, FLOAT64
 from tilecodec.models.base import CompressionModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,10 +31,10 @@ TIMING_RUNS = 9
 def use_path(codec, exact: bool) -> None:
     """Make ``codec`` encode and decode with the exact (format 4) or plain float64 (format 3)
     entropy path; the files still say version 4, so only this process can read the plain ones."""
-    lc, model = codec.model.latent_codec, codec.model
-    lc.compress = lambda *a, **k: type(lc).compress(lc, *a, **k, exact=exact)
-    model.decompress = lambda strings, sizes, quality, _exact=True: CompressionModel.decompress(
-        model, strings, sizes, quality, exact)
+    model, path = codec.model, FIXED_POINT if exact else FLOAT64
+    model.compress = lambda x, quality, refine=0, _path=None: CompressionModel.compress(model, x, quality, refine, path)
+    model.decompress = lambda strings, sizes, quality, _path=None: CompressionModel.decompress(
+        model, strings, sizes, quality, path)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

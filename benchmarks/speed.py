@@ -19,9 +19,6 @@ import torch
 from PIL import Image
 
 import tilecodec
-from tilecodec import numerics
-from tilecodec.latent.checkerboard import CheckerboardLatentCodec, anchor_mask, checkerboard_positions
-from tilecodec.numerics import entropy_copy, row_bands
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +38,7 @@ def transform_modes(codec, img: np.ndarray, runs: int) -> dict:
     model = codec.model
     x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
     with torch.no_grad():
-        y = model.latent(x, 75, fast=False)[0]
+        y = model.latent(x, model.rate_control.point(75), "reference")
         body = model.synthesis[:-1]
         modes = {"float32": (y, False), "float32 channels_last": (y.contiguous(memory_format=torch.channels_last), False),
                  "bf16 channels_last": (y.contiguous(memory_format=torch.channels_last), True)}
@@ -52,42 +49,6 @@ def transform_modes(codec, img: np.ndarray, runs: int) -> dict:
                 t = time.perf_counter()
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                     body(inp)
-                times.append(time.perf_counter() - t)
-            best[name] = min(times)
-    return best
-
-
-def checkerboard_params(model, img: np.ndarray, runs: int) -> dict:
-    """Best seconds of the two passes' scales and means: gathered at the coded positions, in
-    exact fixed-point arithmetic (what tilecodec codes with), and the masked conv + network
-    over the whole map in float64 (the training form)."""
-    lc = model.latent_codec
-    x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
-    with torch.no_grad():
-        y, _, s = model.latent(x, 75, fast=False)
-        hyper = lc._hyper(lc._rounded_z(y, s), s, coding=True, exact=True)
-        anchors, others = checkerboard_positions(y.shape[2:])
-        y_anchors = (y * anchor_mask(y.shape[2:])).to(hyper.dtype)
-        params, context = entropy_copy(lc.entropy_parameters), entropy_copy(lc.context)
-
-        def gathered():
-            lc._coding_params(hyper, anchors, exact=True)
-            lc._coding_params(hyper, others, y_anchors, exact=True)
-
-        def whole_map():  # the inference path before the gathered one, as two row bands side by side
-            split = hyper.shape[1]
-            no_context = hyper.new_zeros(1, context.out_channels, *hyper.shape[2:])
-            row_bands(lambda h: params(torch.cat([h, no_context[:, :, : h.shape[2]]], dim=1)), hyper, 0, 1)
-            row_bands(lambda t: params(torch.cat([t[:, :split], context(t[:, split:])], dim=1)),
-                      torch.cat([hyper, y_anchors], dim=1), context.padding[0], 1)
-
-        best = {}
-        for name, fn in (("gathered positions (exact), two halves side by side", gathered),
-                         ("masked conv over the whole map, two row bands side by side", whole_map)):
-            times = []
-            for _ in range(runs):
-                t = time.perf_counter()
-                fn()
                 times.append(time.perf_counter() - t)
             best[name] = min(times)
     return best
@@ -119,7 +80,7 @@ def main() -> int:
              f"768x512 crop of {Path(args.image).name}, quality 75, default layout, {args.threads} threads, "
              f"{args.runs} runs per model taking turns, torch {torch.__version__}, "
              f"{cpu_name()} ({torch.backends.cpu.get_cpu_capability()}, "
-             f"{'AMX: bf16' if numerics.BF16 else 'no AMX: float32'} transforms).", "",
+             f"{codecs[tilecodec.zoo.DEFAULT_MODEL].model.precision} transforms).", "",
              "| model | bpp | encode best s | encode median s | decode best s | decode median s |",
              "|---|---|---|---|---|---|"]
     for name, (enc, dec) in times.items():
@@ -128,17 +89,10 @@ def main() -> int:
                      f"{statistics.median(dec):.3f} |")
     lines += ["", f"Synthesis transform of `{tilecodec.zoo.DEFAULT_MODEL}` (all layers but the last) on the "
               f"latent of this image, best of {args.mode_runs}; tilecodec uses "
-              f"{'bf16' if numerics.BF16 else 'float32'} channels_last here:", "",
+              f"{codecs[tilecodec.zoo.DEFAULT_MODEL].model.precision} here:", "",
               "| numerics | seconds |", "|---|---|"]
     for mode, seconds in transform_modes(codecs[tilecodec.zoo.DEFAULT_MODEL], img, args.mode_runs).items():
         lines.append(f"| {mode} | {seconds:.3f} |")
-    default = codecs[tilecodec.zoo.DEFAULT_MODEL].model
-    if isinstance(default.latent_codec, CheckerboardLatentCodec):
-        lines += ["", f"Entropy parameters of `{tilecodec.zoo.DEFAULT_MODEL}` for both checkerboard passes on the "
-                  f"latent of this image (float64, entropy path), best of {args.mode_runs * 3}:", "",
-                  "| computation | seconds |", "|---|---|"]
-        for name, seconds in checkerboard_params(default, img, args.mode_runs * 3).items():
-            lines.append(f"| {name} | {seconds:.3f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     (ROOT / "benchmarks" / "results" / "speed.md").write_text(text)

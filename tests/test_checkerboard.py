@@ -4,11 +4,15 @@ two-pass coding exactly, and the model codes real images through the API."""
 import numpy as np
 import torch
 
-from tilecodec import zoo
 from tilecodec.api import Codec
-from tilecodec.latent.checkerboard import anchor_mask
+from tilecodec.entropy.paths import FIXED_POINT, FLOAT64
+from tilecodec.latent.checkerboard import CHUNK_POSITIONS, anchor_mask, checkerboard_positions
 from tilecodec.layers.masked import CheckerboardConv
 from tilecodec.models import build
+from tilecodec.numerics import entropy_scope
+from tilecodec.rate import RatePoint
+
+RATE = RatePoint(50.0, None, 1.0, None)  # quantization step 1, no levels
 
 
 def _model(lmbdas=None):
@@ -35,9 +39,9 @@ def test_two_pass_coding_reproduces_the_encoder_latent_exactly():
     codec = model.latent_codec
     torch.manual_seed(1)
     y = 4 * torch.randn(1, 24, 8, 12)
-    strings, y_hat = codec.compress(y)
+    strings, y_hat = codec.compress(y, RATE, FIXED_POINT)
     assert len(strings) == 3
-    torch.testing.assert_close(codec.decompress(strings, (8, 12)), y_hat, rtol=0, atol=0)
+    torch.testing.assert_close(codec.decompress(strings, (8, 12), RATE, FIXED_POINT), y_hat, rtol=0, atol=0)
     assert torch.all((y_hat - y).abs() <= 0.5 + 1e-4)  # rounded around the predicted means
 
 
@@ -49,7 +53,7 @@ def test_training_forward_matches_the_coded_means():
     lc.eval()
     y_hat, likelihoods, extras = lc(y)
     model.update_tables()
-    _, coded = lc.compress(y)  # its means on the fixed-point grid (2**-16): a few steps off float32
+    _, coded = lc.compress(y, RATE, FIXED_POINT)  # its means on the fixed-point grid (2**-16): a few steps off float32
     torch.testing.assert_close(y_hat, coded.float(), rtol=0, atol=1e-4)
     assert set(likelihoods) == {"y", "z"} and extras["normalized"].shape == y.shape
 
@@ -59,7 +63,7 @@ def test_checkerboard_model_codes_images_through_the_api(photo):
     with torch.no_grad():
         model.gain.log_gain.add_(torch.log(torch.tensor([10.0, 100.0]))[:, None])
     model.update_tables()
-    codec = Codec(model, zoo.ZooEntry("cb-test", "checkerboard-hyperprior", {}, "", "0" * 64))
+    codec = Codec.from_model(model, "cb-test")
     img = photo[:150, :200]
     small = codec.compress(img, quality=0, patch=128, overlap=8)
     big = codec.compress(img, quality=100, patch=128, overlap=8)
@@ -76,24 +80,23 @@ def tilecodec_sections(data):
 
 
 def test_gathered_coding_params_equal_the_masked_conv_computation_up_to_rounding():
-    """Inference computes parameters only at the positions each pass codes (gathered taps,
+    """Coding computes parameters only at the positions each pass codes (gathered taps,
     matrix products, two halves side by side); training uses the masked conv on the whole
     map. Both must give the same numbers, including the split and the borders."""
-    from tilecodec.latent.checkerboard import CHUNK_POSITIONS, checkerboard_positions
-    from tilecodec.numerics import entropy_path
-
-    lc = _model().latent_codec
+    y_codec = _model().latent_codec.y
     torch.manual_seed(3)
     for rows, cols in ((1, 5), (3, 7), (2 * CHUNK_POSITIONS // 10 + 1, 10)):
         hyper, y_hat = torch.randn(1, 48, rows, cols), 4 * torch.randn(1, 24, rows, cols)
         y_hat = y_hat * anchor_mask((rows, cols))
-        with entropy_path():
-            whole = lc._anchor_params(hyper) + lc._split(hyper, lc.context(y_hat))
-        anchors, others = checkerboard_positions((rows, cols))
-        hyper64, y_hat64 = hyper.double(), y_hat.double()  # the entropy path's dtype
-        gathered = lc._coding_params(hyper64, anchors) + lc._coding_params(hyper64, others, y_hat64)
-        for g, w, positions in zip(gathered, whole, (anchors, anchors, others, others)):
-            w = w[0].flatten(1)[:, positions]
-            assert g.shape == (1, 24, 1, len(positions))
-            # a wrong tap or a misplaced border would show as differences of order one
-            assert (g[0, :, 0].float() - w).abs().max() < 1e-4 * w.abs().max()
+        with entropy_scope():
+            contexts = (torch.zeros(1, 48, rows, cols), y_codec.context(y_hat))
+            whole = [y_codec.entropy_parameters(torch.cat([hyper, c], dim=1)).chunk(2, dim=1) for c in contexts]
+        buffer = y_hat.double()[0].flatten(1)  # the decoded anchors, as the decoder holds them
+        passes = list(y_codec.passes(hyper.double(), (rows, cols), buffer, RATE, FLOAT64))
+        for (positions, *gathered), params, expected in zip(passes, whole, checkerboard_positions((rows, cols))):
+            assert torch.equal(positions, expected)
+            for g, w in zip(gathered, params):
+                w = w[0].flatten(1)[:, positions]
+                assert g.shape == (1, 24, 1, len(positions))
+                # a wrong tap or a misplaced border would show as differences of order one
+                assert (g[0, :, 0].float() - w).abs().max() < 1e-4 * w.abs().max()

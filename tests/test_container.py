@@ -87,10 +87,35 @@ def test_info_reads_the_header(small_file):
     assert (h.width, h.height, h.channels, h.quality, h.model) == (64, 64, 3, 50.0, zoo.DEFAULT_MODEL)
 
 
-def test_write_atomic_leaves_no_partial_file(tmp_path):
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    from tilecodec.files import atomic_write
+
+    def chunks():
+        yield b"new"
+        raise RuntimeError("the encoder failed half-way")
+
     target = tmp_path / "out.tlc"
     target.write_bytes(b"old")
-    with pytest.raises(TypeError):
-        container.write_atomic(target, object())  # fails while writing
+    with pytest.raises(RuntimeError):
+        atomic_write(target, chunks())
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.tlc"]
+
+
+def test_atomic_write_gives_umask_permissions_and_keeps_an_existing_mode(tmp_path):
+    import os
+    import stat
+
+    from tilecodec.files import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "new.tlc", [b"x"])
+        existing = tmp_path / "old.tlc"
+        existing.write_bytes(b"y")
+        existing.chmod(0o640)
+        atomic_write(existing, [b"z"])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.tlc").stat().st_mode) == 0o644
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o640 and existing.read_bytes() == b"z"

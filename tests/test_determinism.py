@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tilecodec import zoo
-from tilecodec.api import Codec
+import tilecodec
 
 DECODE = """
 import sys, torch, numpy as np, tilecodec
@@ -60,8 +59,17 @@ def test_files_decode_with_other_cpu_kernels(tmp_path, codec, photo):
         assert diff.max() <= 1 and diff.mean() < 0.01
 
 
-def test_encode_is_deterministic(codec, photo):
-    assert codec.compress(photo, quality=40) == codec.compress(photo, quality=40)
+ENCODE = """
+import sys, numpy as np, tilecodec
+sys.stdout.buffer.write(tilecodec.load().compress(np.load(sys.argv[1]), quality=40))
+"""
+
+
+def test_encode_is_deterministic_across_processes(tmp_path, codec, small_photo):
+    np.save(tmp_path / "x.npy", small_photo)
+    other = subprocess.run([sys.executable, "-c", ENCODE, str(tmp_path / "x.npy")], check=True,
+                           capture_output=True).stdout
+    assert other == codec.compress(small_photo, quality=40)
 
 
 class _FaultyUnderBf16(torch.nn.Module):
@@ -79,10 +87,10 @@ class _FaultyUnderBf16(torch.nn.Module):
 def test_a_faulty_fast_transform_falls_back_to_float32_and_still_decodes(small_photo, monkeypatch):
     from tilecodec import numerics
 
-    monkeypatch.setattr(numerics, "BF16", True)  # the bf16 path, even on CPUs where it is not the default
-    faulty, exact = (Codec(*zoo.load_model(zoo.DEFAULT_MODEL)) for _ in range(2))  # private copies
+    faulty, exact = (tilecodec.load(shared=False) for _ in range(2))
+    faulty.model.precision = "bf16"  # the bf16 path, even on CPUs where it is not the default
     faulty.model.analysis = _FaultyUnderBf16(faulty.model.analysis)
-    exact.model.fast = False
+    exact.model.precision = "reference"
     data = faulty.compress(small_photo, quality=30)
     assert data == exact.compress(small_photo, quality=30)
     assert faulty.decompress(data).shape == small_photo.shape
@@ -152,7 +160,7 @@ def test_a_decoder_whose_entropy_path_computes_differently_raises_instead_of_dec
     """Stands in for a decoder on a machine whose float kernels round differently: the
     hyper-synthesis output moves by 1e-4, which moves some scales across table boundaries."""
     data = codec.compress(photo, quality=50)
-    decoder = Codec(*zoo.load_model(zoo.DEFAULT_MODEL))  # a private copy
+    decoder = tilecodec.load(shared=False)
     with torch.no_grad():
         decoder.model.latent_codec.hyper_synthesis[-1].bias.add_(1e-4)
     from tilecodec import BitstreamError

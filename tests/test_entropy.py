@@ -8,7 +8,9 @@ from hypothesis import given, settings, strategies as st
 from tilecodec.entropy import GaussianConditional, coder, quantize_pmf
 from tilecodec.entropy.tables import PRECISION
 from tilecodec.errors import BitstreamError
-from tilecodec.latent import FactorizedLatentCodec, GaussianLatentCodec
+from tilecodec.entropy.paths import FIXED_POINT, FLOAT64
+from tilecodec.latent import FactorizedLatentCodec, GaussianConditionalCodec
+from tilecodec.rate import RatePoint
 from tilecodec.models import build
 
 _gaussian = GaussianConditional()
@@ -62,9 +64,10 @@ def test_quantized_tables_are_normalized_and_never_zero(pmf, tail):
     assert len(freq) == len(pmf) + 1
 
 
-def test_scale_indexes_are_clipped_to_the_table():
+@pytest.mark.parametrize("path", [FLOAT64, FIXED_POINT], ids=str)
+def test_scale_indexes_are_clipped_to_the_table(path):
     scales = torch.tensor([0.0, 1e-6, 0.11, 1.0, 256.0, 1e6, float("inf")])
-    idx = _gaussian.indexes(scales)
+    idx = path.indexes(scales, 1.0)
     assert idx.min() >= 0 and idx.max() <= 63
     assert idx[0] == 0 and idx[-1] == 63
     # inside the table range the chosen scale is within half a table step (in log) of the request
@@ -73,16 +76,18 @@ def test_scale_indexes_are_clipped_to_the_table():
     assert torch.all(torch.abs(torch.log(chosen / scales[2:5])) <= 0.5 * np.log(ratio) + 1e-5)
 
 
-def test_gaussian_latent_decoder_sees_exactly_the_encoders_symbols():
+@pytest.mark.parametrize("path", [FLOAT64, FIXED_POINT], ids=str)
+@pytest.mark.parametrize("mean_scale", [True, False])
+def test_gaussian_latent_decoder_sees_exactly_the_encoders_symbols(path, mean_scale):
     torch.manual_seed(0)
-    codec = GaussianLatentCodec()
+    codec = GaussianConditionalCodec(mean_scale)
     codec.gaussian.update_tables()
     y = torch.randn(1, 8, 5, 7) * 20
-    scales = torch.rand(1, 8, 5, 7) * 10
-    means = torch.randn(1, 8, 5, 7)
+    params = torch.cat([torch.rand(1, 8, 5, 7) * 10, torch.randn(1, 8, 5, 7)][: 2 if mean_scale else 1], dim=1)
     for step in (0.25, 1.0, 3.0):
-        strings, y_hat = codec.compress(y, scales, means, step)
-        torch.testing.assert_close(codec.decompress(strings, scales, means, step), y_hat, rtol=0, atol=0)
+        rate = RatePoint(50.0, None, step, None)
+        strings, y_hat = codec.compress(y, params.double(), rate, path)
+        torch.testing.assert_close(codec.decompress(strings, params.double(), (5, 7), rate, path), y_hat, rtol=0, atol=0)
         assert torch.all(torch.abs(y_hat - y) <= step / 2 + 1e-4)
 
 
@@ -115,5 +120,5 @@ def test_a_model_copied_after_coding_codes_the_same_bytes(codec, small_photo, sm
 
     from tilecodec.api import Codec
 
-    twin = Codec(copy.deepcopy(codec.model), codec.entry)
+    twin = Codec(copy.deepcopy(codec.model), codec.name, codec.model_hash)
     assert twin.compress(small_photo, quality=50) == small_file

@@ -13,7 +13,8 @@ from PIL import Image
 import tilecodec
 from tilecodec import fixed_point
 from tilecodec.images import to_tensor
-from tilecodec.entropy.gaussian import SCALE_LEVELS, SCALE_MAX, SCALE_MIN, GaussianConditional
+from tilecodec.entropy.gaussian import SCALE_LEVELS, SCALE_MAX, SCALE_MIN
+from tilecodec.entropy.paths import FIXED_POINT, FLOAT64
 
 DATA = Path(__file__).parent / "data"
 
@@ -44,19 +45,17 @@ def _permute_hidden(layers: torch.nn.Sequential, generator: torch.Generator) -> 
             b.weight.copy_(b.weight.index_select(in_dim, order))
 
 
-def _coding_state(lc, y, s, exact):
-    """Everything the coder derives from the networks: hyper output, both passes' scales,
-    means and table indexes (non-anchor context from the decoded anchors)."""
-    z_hat = lc._rounded_z(y, s)
-    hyper = lc._hyper(z_hat, s, coding=True, exact=exact)
-    flat = y.double()[0].flatten(1)
-    y_hat = torch.zeros_like(flat)
-    out = [hyper]
-    for positions, scales, means in lc._passes(hyper, y.shape[2:], y_hat, exact):
-        indexes = lc.y.gaussian.indexes(lc.floored(scales, s, 1.0, exact), 1.0, exact)
-        y_hat[:, positions] = (torch.round(flat[:, positions].view_as(means) - means) + means).view(len(flat), -1)
-        out += [scales, means, indexes]
-    return out
+def _coding_state(lc, y, rate, path):
+    """Everything the coder derives from the networks on ``path``: hyper output, scales,
+    means and table indexes of every pass (non-anchor context from the decoded anchors)."""
+    z_hat, scales, means = lc.coding_params(y, rate, path)
+    indexes = path.indexes(path.floored(scales, lc.y.gaussian.scale_floors, rate), rate.step)
+    return [lc.params(z_hat, rate, path), scales, means, indexes]
+
+
+def _latent(model, array, quality):
+    rate = model.rate_control.point(quality)
+    return model.latent(to_tensor(np.ascontiguousarray(array), model.size_multiple), rate, "reference"), rate
 
 
 def test_exact_entropy_path_does_not_depend_on_summation_order(photo):
@@ -64,24 +63,22 @@ def test_exact_entropy_path_does_not_depend_on_summation_order(photo):
     the exact path's results bit-identical; the plain float64 path's do change, so the
     reordering does reach the sums."""
     model = tilecodec.load("ckbd-mse").model
-    x = to_tensor(np.ascontiguousarray(photo[:128, :192]), model.downsampling)
-    y, _, s = model.latent(x, 70.0, fast=False)
+    y, rate = _latent(model, photo[:128, :192], 70.0)
     permuted = copy.deepcopy(model.latent_codec)
     generator = torch.Generator().manual_seed(1)
     _permute_hidden(permuted.hyper_synthesis, generator)
-    _permute_hidden(permuted.entropy_parameters, generator)
-    for a, b in zip(_coding_state(model.latent_codec, y, s, True), _coding_state(permuted, y, s, True)):
+    _permute_hidden(permuted.y.entropy_parameters, generator)
+    for a, b in zip(_coding_state(model.latent_codec, y, rate, FIXED_POINT), _coding_state(permuted, y, rate, FIXED_POINT)):
         assert torch.equal(a, b)
-    plain = zip(_coding_state(model.latent_codec, y, s, False), _coding_state(permuted, y, s, False))
+    plain = zip(_coding_state(model.latent_codec, y, rate, FLOAT64), _coding_state(permuted, y, rate, FLOAT64))
     assert not all(torch.equal(a, b) for a, b in plain)
 
 
 def test_exact_path_values_lie_on_the_grid(photo):
     model = tilecodec.load("ckbd-mse").model
-    x = to_tensor(np.ascontiguousarray(photo[:64, :128]), model.downsampling)
-    y, _, s = model.latent(x, 30.0, fast=False)
-    hyper, scales_a, means_a, _, scales_n, means_n, _ = _coding_state(model.latent_codec, y, s, True)
-    for t in (hyper, scales_a, means_a, scales_n, means_n):
+    y, rate = _latent(model, photo[:64, :128], 30.0)
+    hyper, scales, means, _ = _coding_state(model.latent_codec, y, rate, FIXED_POINT)
+    for t in (hyper, scales, means):
         units = t * 2 ** fixed_point.GRID_BITS
         assert torch.equal(units, torch.round(units))
 
@@ -89,9 +86,8 @@ def test_exact_path_values_lie_on_the_grid(photo):
 def test_exact_indexes_pick_the_nearest_tabulated_scale():
     """Thresholds computed in decimal agree with the float64 log rule wherever a scale is not
     within 1e-9 (relative) of a threshold."""
-    gaussian = GaussianConditional()
     scales = torch.exp(torch.empty(100000, dtype=torch.float64).uniform_(math.log(0.05), math.log(400)))
-    exact, plain = gaussian.indexes(scales, 1.0, exact=True), gaussian.indexes(scales, 1.0)
+    exact, plain = FIXED_POINT.indexes(scales, 1.0), FLOAT64.indexes(scales, 1.0)
     edges = fixed_point.index_thresholds(SCALE_MIN, SCALE_MAX, SCALE_LEVELS)
     near = ((scales[:, None] / edges[None, :] - 1).abs() < 1e-9).any(dim=1)
     assert torch.equal(exact[~near], plain[~near])

@@ -30,7 +30,7 @@ def test_variable_rate_model_round_trips_and_rate_follows_quality(photo):
     with torch.no_grad():  # an untrained latent is tiny: spread the levels so every one codes symbols
         model.gain.log_gain.add_(torch.log(torch.tensor([3.0, 30, 300]))[:, None])
     model.eval().update_tables()
-    codec = Codec(model, zoo.ZooEntry("gain-test", "mean-scale-hyperprior", {}, "", "0" * 64))
+    codec = Codec.from_model(model, "gain-test")
     img = photo[:128, :192]
     sizes = []
     for q in (0, 30, 50, 80, 100):

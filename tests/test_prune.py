@@ -61,7 +61,7 @@ def test_narrow_model_exports_with_its_widths_and_codes_real_files(tmp_path, mon
     entry = export(tmp_path / "run.pt", "narrow")
     assert entry.config == NARROW
     model, entry = zoo.load_model("narrow")
-    codec = Codec(model, entry)
+    codec = Codec(model, entry.name, entry.short_hash)
     data = codec.compress(small_photo, quality=50)
     out = codec.decompress(data)
     assert out.shape == small_photo.shape and np.array_equal(out, codec.decompress(data))

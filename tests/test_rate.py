@@ -17,10 +17,10 @@ FRAMING_BITS = 32 + 32 + 64
 @pytest.mark.parametrize("quality", [5, 60, 95])
 def test_code_length_is_within_one_percent_of_the_estimated_rate(codec, photo, quality):
     model = codec.model
-    x = to_tensor(photo, model.downsampling)
+    x = to_tensor(photo, model.size_multiple)
     with torch.no_grad():
-        y, step, s = model.latent(x, quality)
-        estimated_bits = model.latent_codec.estimate_bits(y, step, s)
+        rate = model.rate_control.point(quality)
+        estimated_bits = model.latent_codec.estimate_bits(model.latent(x, rate), rate)
     strings = model.compress(x, quality)[0]
     actual_bits = 8 * sum(len(s) for s in strings)
     # within 1% either way, plus the framing: the estimate uses the calibrated scale floors the coder

@@ -8,8 +8,9 @@ import torch
 import tilecodec
 from tilecodec.errors import TilecodecError
 from tilecodec.models import build
-from tilecodec.refine import level_lambdas, refine_latent, soft_round
-from tilecodec.train.losses import _ms_ssim
+from tilecodec.rate import RatePoint
+from tilecodec.refine import refine_latent, soft_round
+from tilecodec.losses import _ms_ssim
 
 
 def test_soft_round_stays_in_its_bin_and_hardens_when_cold():
@@ -28,8 +29,7 @@ def test_soft_round_stays_in_its_bin_and_hardens_when_cold():
 def _rd(codec, data, crop, quality):
     """The file's real ``bpp + lambda * D`` at the quality's level, D as the model was trained."""
     model = codec.model
-    _, s = model.controls(quality)
-    lmbda = float(level_lambdas(model, torch.tensor([s]))[0])
+    lmbda = model.rate_control.point(quality).lmbda
     out = torch.from_numpy(codec.decompress(data)).permute(2, 0, 1)[None].double() / 255
     x = torch.from_numpy(crop).permute(2, 0, 1)[None].double() / 255
     if model.distortion == "mse":
@@ -55,4 +55,4 @@ def test_refinement_needs_trained_rate_levels():
     model = build("scale-hyperprior", N=16, M=16).eval()
     x = torch.rand(1, 3, 64, 64)
     with pytest.raises(TilecodecError, match="gain units"):
-        refine_latent(model, x, model.analysis(x), None, 2)
+        refine_latent(model, x, model.analysis(x), RatePoint(50.0, None, 1.0, None), 2)

@@ -6,9 +6,10 @@
 >>> pixels = codec.decompress(data)
 """
 
+from . import models as _architectures  # noqa: F401 (loaded first: ``models`` below is the function)
 from .api import Codec, info, load, models, step_for_quality
-from .errors import BitstreamError, ImageError, ModelError, TilecodecError
+from .errors import BitstreamError, ImageError, ModelError, ParameterError, TilecodecError
 
 __version__ = "0.1.0"
 __all__ = ["Codec", "load", "models", "info", "step_for_quality", "BitstreamError", "ImageError",
-           "ModelError", "TilecodecError"]
+           "ModelError", "ParameterError", "TilecodecError"]

@@ -15,15 +15,17 @@ import numpy as np
 import torch
 
 from . import container, zoo
-from .errors import BitstreamError, TilecodecError
+from .errors import BitstreamError, ParameterError, TilecodecError
 from .images import as_array, to_array, to_tensor
 from .numerics import keep_freed_memory
-from .models.base import check_quality, step_for_quality  # noqa: F401 (public)
+from .files import atomic_write
+from .rate import check_quality, step_for_quality  # noqa: F401 (public)
 from .tiling import OVERLAPS, Blender, PatchGrid
 
 DEFAULT_PATCH = 1024  # experiments/patch_overlap (bd-sizes-n8): larger patches cost fewer bits; 1024 fits the memory budget
 DEFAULT_OVERLAP = 8  # experiments/patch_overlap (bd-p256): the smallest overlap with no visible seam
 DEFAULT_MAX_MEMORY = 1 << 30
+ENCODER_PATH = container.entropy_path(container.FORMAT_VERSION)
 _BYTES_PER_PATCH_PIXEL = 400  # measured peak activation memory per pixel of a patch, with margin
 # latent refinement keeps the activations for its backward pass: one 1024-px patch of
 # ckbd-mse peaked at 2.2 GB RSS against 1.5 GB plain (benchmarks/results/refine_cost.md)
@@ -57,37 +59,46 @@ def _batches(items: list, size: int):
 
 
 class Codec:
-    """One loaded model; compresses images to bytes and back."""
+    """One loaded model; compresses images to bytes and back. Files name the model by
+    ``name`` and ``model_hash`` (the first 8 hex digits of its weights' SHA-256) and are
+    refused by a codec of another name or hash."""
 
-    def __init__(self, model, entry: zoo.ZooEntry):
+    def __init__(self, model, name: str, model_hash: str):
         self.model = model
-        self.entry = entry
+        self.name = name
+        self.model_hash = model_hash
 
-    @property
-    def name(self) -> str:
-        return self.entry.name
+    @classmethod
+    def from_model(cls, model, name: str = "unregistered") -> "Codec":
+        """A codec for a model built in this process (training, tests): its hash is that of
+        its current tensors."""
+        return cls(model, name, zoo.tensors_hash(model.state_dict())[:8])
 
     # -- encoding -------------------------------------------------------------------------
 
-    def _plan(self, image, quality, patch, overlap, refine=0):
+    def plan(self, image, quality, patch=DEFAULT_PATCH, overlap=DEFAULT_OVERLAP, refine=0):
+        """Check the arguments of ``compress`` and lay out the file: (image as an array,
+        quality as stored, patch grid or None for one whole-image patch, header).
+        ParameterError or ImageError for bad arguments."""
         array = as_array(image)
-        quality = check_quality(quality)
+        rate = self.model.rate_control.point(quality)
         if int(refine) != refine or refine < 0:
-            raise TilecodecError(f"refine must be a number of steps (0 or more), got {refine}")
+            raise ParameterError(f"refine must be a number of steps (0 or more), got {refine}")
         if refine and self.model.gain is None:
-            raise TilecodecError(f"model {self.name} has no trained rate levels; it cannot refine its latents")
-        step, _ = self.model.controls(quality)
+            raise ParameterError(f"model {self.name} has no trained rate levels; it cannot refine its latents")
         height, width = array.shape[:2]
-        if patch is not None and (int(patch) != patch or patch % self.model.downsampling or patch <= 0):
-            raise TilecodecError(f"patch must be a positive multiple of {self.model.downsampling}, got {patch}")
+        m = self.model.size_multiple
+        if patch is not None and (int(patch) != patch or patch % m or patch <= 0):
+            raise ParameterError(f"patch must be a positive multiple of {m}, got {patch}")
         if overlap not in OVERLAPS:
-            raise TilecodecError(f"overlap must be one of {', '.join(map(str, OVERLAPS))}, got {overlap}")
+            raise ParameterError(f"overlap must be one of {', '.join(map(str, OVERLAPS))}, got {overlap}")
         if patch is not None and patch < 2 * overlap:
-            raise TilecodecError(f"patch {patch} is too small for overlap {overlap}")
+            raise ParameterError(f"patch {patch} is too small for overlap {overlap}")
         tiled = patch is not None and (width > patch or height > patch)
-        grid = PatchGrid(width, height, int(patch), overlap, self.model.downsampling) if tiled else None
-        header = container.Header(self.entry.name, self.entry.short_hash, width, height,
-                                  1 if array.ndim == 2 else 3, float(quality), step,
+        grid = PatchGrid(width, height, int(patch), overlap, m) if tiled else None
+        quality = rate.quality
+        header = container.Header(self.name, self.model_hash, width, height,
+                                  1 if array.ndim == 2 else 3, float(quality), rate.step,
                                   sections=self.model.latent_codec.num_strings * (len(grid) if grid else 1),
                                   patch=int(patch) if tiled else 0, overlap=overlap if tiled else 0)
         return array, quality, grid, header
@@ -95,14 +106,15 @@ class Codec:
     def _sections(self, array, quality, grid, max_memory, refine=0):
         """Yield the file's sections in order, coding patches batch by batch."""
         if grid is None:
-            for strings in self.model.compress(to_tensor(array, self.model.downsampling), quality, int(refine)):
+            for strings in self.model.compress(to_tensor(array, self.model.size_multiple), quality, int(refine),
+                                               ENCODER_PATH):
                 yield from strings
             return
-        m, k = self.model.downsampling, patches_at_once(grid.patch, max_memory, refine)
+        m, k = self.model.size_multiple, patches_at_once(grid.patch, max_memory, refine)
         for chunk in _chunks(grid.patches, k):
             xs = [torch.cat([to_tensor(array[p.y0: p.y1, p.x0: p.x1], m) for p in batch])
                   for batch in _batches(chunk, k)]
-            for strings in self.model.compress(xs, quality, int(refine)):
+            for strings in self.model.compress(xs, quality, int(refine), ENCODER_PATH):
                 yield from strings
 
     def compress(self, image, quality: float = 75, patch: int | None = DEFAULT_PATCH,
@@ -120,7 +132,7 @@ class Codec:
         """
         if bpp is not None:
             return self._fit_bpp(image, bpp, patch=patch, overlap=overlap, max_memory=max_memory, refine=refine)
-        array, quality, grid, header = self._plan(image, quality, patch, overlap, refine)
+        array, quality, grid, header = self.plan(image, quality, patch, overlap, refine)
         return container.pack(header, list(self._sections(array, quality, grid, max_memory, refine)))
 
     def _fit_bpp(self, image, bpp: float, tolerance: float = 0.02, **options) -> bytes:
@@ -129,9 +141,9 @@ class Codec:
         array = as_array(image)
         target = float(bpp) * array.shape[0] * array.shape[1] / 8
         if not np.isfinite(target) or target <= 0:
-            raise TilecodecError(f"bpp must be a positive number, got {bpp}")
+            raise ParameterError(f"bpp must be a positive number, got {bpp}")
         if not self.model.variable_rate:
-            raise TilecodecError(f"model {self.name} has a fixed rate; it cannot aim at a bpp")
+            raise ParameterError(f"model {self.name} has a fixed rate; it cannot aim at a bpp")
 
         def close(data):
             return abs(len(data) / target - 1) <= tolerance
@@ -168,28 +180,28 @@ class Codec:
         With ``bpp`` the quality search runs in memory first."""
         if bpp is not None:
             data = self.compress(image, patch=patch, overlap=overlap, max_memory=max_memory, bpp=bpp, refine=refine)
-            container.write_atomic(path, data)
+            atomic_write(path, [data])
             return len(data)
-        array, quality, grid, header = self._plan(image, quality, patch, overlap, refine)
+        array, quality, grid, header = self.plan(image, quality, patch, overlap, refine)
         return container.write_stream(path, header, self._sections(array, quality, grid, max_memory, refine))
 
     # -- decoding -------------------------------------------------------------------------
 
     def _check(self, data: bytes):
         header, table = container.index(data)
-        if (header.model, header.model_hash) != (self.entry.name, self.entry.short_hash):
+        if (header.model, header.model_hash) != (self.name, self.model_hash):
             raise BitstreamError(f"file was made with model {header.model} ({header.model_hash}); "
-                                 f"this codec is {self.entry.name} ({self.entry.short_hash})")
+                                 f"this codec is {self.name} ({self.model_hash})")
         n = self.model.latent_codec.num_strings
         if header.patch:
             try:
-                grid = PatchGrid(header.width, header.height, header.patch, header.overlap, self.model.downsampling)
+                grid = PatchGrid(header.width, header.height, header.patch, header.overlap, self.model.size_multiple)
             except ValueError as exc:
                 raise BitstreamError(f"header holds an invalid patch layout: {exc}") from None
         else:
             grid = None
         try:
-            step, _ = self.model.controls(header.quality)
+            step = self.model.rate_control.point(header.quality).step
         except TilecodecError as exc:
             raise BitstreamError(f"header holds an invalid quality: {exc}") from None
         if step != header.step:
@@ -208,13 +220,13 @@ class Codec:
         """
         header, table, grid = self._check(data)
         box = self._region(header, region)
-        exact = header.version >= 4  # version 3 coded its entropy path in plain float64
+        path = container.entropy_path(header.version)
         n = self.model.latent_codec.num_strings
-        m = self.model.downsampling
+        m = self.model.size_multiple
         if grid is None:
             strings = [container.section(data, e, i) for i, e in enumerate(table)]
             size = (-(-header.height // m) * m, -(-header.width // m) * m)
-            x_hat = self.model.decompress([strings], [size], header.quality, exact)[0]
+            x_hat = self.model.decompress([strings], [size], header.quality, path)[0]
             full = to_array(x_hat, header.height, header.width, header.channels)
             x, y, w, h = box
             return np.ascontiguousarray(full[y: y + h, x: x + w])
@@ -224,7 +236,7 @@ class Codec:
             strings = [[container.section(data, table[p.index * n + k], p.index * n + k) for k in range(n)]
                        for p in chunk]
             sizes = [(-(-p.size[0] // m) * m, -(-p.size[1] // m) * m) for p in chunk]
-            for p, xi in zip(chunk, self.model.decompress(strings, sizes, header.quality, exact)):
+            for p, xi in zip(chunk, self.model.decompress(strings, sizes, header.quality, path)):
                 ph, pw = p.size
                 pixels = xi[0, :, :ph, :pw].permute(1, 2, 0).float().numpy()
                 if header.channels == 1:
@@ -239,20 +251,24 @@ class Codec:
             return 0, 0, header.width, header.height
         x, y, w, h = (int(v) for v in region)
         if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > header.width or y + h > header.height:
-            raise TilecodecError(f"region {x},{y},{w},{h} is not inside the {header.width}x{header.height} image")
+            raise ParameterError(f"region {x},{y},{w},{h} is not inside the {header.width}x{header.height} image")
         return x, y, w, h
 
 
 _CACHE: dict[str, Codec] = {}
 
 
-def load(name: str | None = None) -> Codec:
-    """The bundled model ``name`` (default: the zoo's default), loaded once per process."""
+def load(name: str | None = None, shared: bool = True) -> Codec:
+    """The bundled model ``name`` (default: the zoo's default), loaded once per process;
+    ``shared=False``: a private copy, loaded anew, whose model the caller may change."""
     name = name or zoo.DEFAULT_MODEL
-    if name not in _CACHE:
+    if name not in _CACHE or not shared:
         keep_freed_memory()
         model, entry = zoo.load_model(name)
-        _CACHE[name] = Codec(model, entry)
+        codec = Codec(model, entry.name, entry.short_hash)
+        if not shared:
+            return codec
+        _CACHE[name] = codec
     return _CACHE[name]
 
 

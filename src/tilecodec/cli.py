@@ -111,7 +111,12 @@ def cmd_demo(args) -> None:
 
 
 def cmd_train(args) -> None:
+    from .extras import require
     from .train import TrainConfig, train
+
+    require("torch.utils.tensorboard", "tilecodec train")
+    if args.distortion == "ms-ssim":
+        require("pytorch_msssim", "training for MS-SSIM")
 
     cfg = TrainConfig(data=args.data, lmbda=args.lmbda, steps=args.steps, crop=args.crop, batch=args.batch,
                       anneal_by_deadline=args.anneal_by_deadline, lr=args.lr, N=args.N, M=args.M,
@@ -131,6 +136,10 @@ def cmd_export(args) -> None:
 
 
 def cmd_bench(args) -> None:
+    from .extras import require
+
+    for module in ("scipy", "imagecodecs", "matplotlib", "pytorch_msssim"):
+        require(module, "tilecodec bench")
     from .bench import run_bench
     from .bench.sweep import default_workers
 

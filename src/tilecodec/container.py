@@ -13,17 +13,16 @@ Layout (all integers little-endian)::
 
 The file ends exactly after the last section. ``unpack`` checks every length, limit and
 CRC before the caller allocates anything, and raises ``BitstreamError`` otherwise.
-Knows nothing about neural networks.
+Knows nothing about neural networks; it only names, per version, the entropy path that
+version's files were coded with (``entropy_path``).
 """
 
-import os
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import BitstreamError
+from .files import atomic_write
 
 MAGIC = b"\x89TLC"
 FORMAT_VERSION = 4  # 2: each latent string starts with a checksum of its table indexes; 3: float64 entropy path;
@@ -151,32 +150,14 @@ def _frames(header: Header, sections):
 
 
 def write_stream(path, header: Header, sections) -> int:
-    """Write a file section by section as ``sections`` (an iterable) produces them, through
-    a temporary file renamed at the end; returns the byte count."""
+    """Write a file section by section as ``sections`` (an iterable) produces them,
+    atomically (``files.atomic_write``); returns the byte count."""
     header.validate()
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    written = 0
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for frame in _frames(header, sections):
-                f.write(frame)
-                written += len(frame)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return written
+    return atomic_write(path, _frames(header, sections))
 
 
-def write_atomic(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file renamed at the end."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def entropy_path(version: int):
+    """The entropy path (``entropy.paths``) that files of format ``version`` were coded with."""
+    from .entropy import paths
+
+    return {3: paths.FLOAT64, 4: paths.FIXED_POINT}[version]

@@ -15,3 +15,7 @@ class ImageError(TilecodecError):
 
 class ModelError(TilecodecError):
     """A model name is unknown or its weights do not match the zoo's checksum."""
+
+
+class ParameterError(TilecodecError, ValueError):
+    """An argument is out of range or of the wrong kind (quality, bpp, region, patch...)."""

@@ -9,9 +9,8 @@ sum of the layer is a multiple of ``2**-(2 * GRID_BITS)`` below ``2**20`` in mag
 numbers are exact in float64 and so is their sum, in any order: every machine's float64
 kernels (multiply and add, as ATen's and the BLAS's are) return the same bits. This is
 integer arithmetic on float64's 53-bit mantissa, in the spirit of Ballé et al., "Integer
-networks for data compression with latent-variable models" (ICLR 2019), without retraining:
-on the 25 eval photos the files changed by at most 0.001% against plain float64
-(benchmarks/results/exact_entropy.md).
+networks for data compression with latent-variable models" (ICLR 2019), without retraining
+(what it costs against plain float64: docs/design.md).
 
 The steps that need ``exp`` or ``log`` (gains, scale floors, the scale table's thresholds),
 whose float results differ between math libraries, are computed with Python's ``decimal``
@@ -27,11 +26,11 @@ import torch
 from torch import nn
 
 from .layers.conv import subpixel_deconv
+from .rate import DECIMAL as _DECIMAL, interpolate_exact
 
 GRID_BITS = 16
 _SCALE = float(2 ** GRID_BITS)
 SUM_LIMIT = 2.0 ** 20  # bound on |partial sums|: 2**52 units of 2**-32, exact in float64
-_DECIMAL = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
 
 
 def on_grid(x: torch.Tensor) -> torch.Tensor:
@@ -95,22 +94,10 @@ def run(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _interpolated(values: tuple[decimal.Decimal, ...], s: float) -> decimal.Decimal:
-    """``values`` (one per level) linearly interpolated at level ``s``, as
-    ``layers.interpolate_levels`` does, in decimal."""
-    levels = len(values)
-    s = min(max(s, 0.0), levels - 1.0)
-    lo = min(math.floor(s), max(levels - 2, 0))
-    hi = min(lo + 1, levels - 1)
-    with decimal.localcontext(_DECIMAL):
-        t = decimal.Decimal(s) - lo
-        return (1 - t) * values[lo] + t * values[hi]
-
-
 @lru_cache(maxsize=64)
 def _gains(log_gain: tuple[tuple[float, ...], ...], s: float) -> tuple[float, ...]:
     columns = zip(*log_gain)  # per channel, one value per level
-    return tuple(_decimal_on_grid(_interpolated(tuple(map(decimal.Decimal, c)), s).exp(_DECIMAL)) for c in columns)
+    return tuple(_decimal_on_grid(interpolate_exact(tuple(map(decimal.Decimal, c)), s).exp(_DECIMAL)) for c in columns)
 
 
 def gains(log_gain: torch.Tensor, s: float) -> torch.Tensor:
@@ -127,7 +114,7 @@ def scale_floor(floors: tuple[float, ...], s: float | None) -> float:
     if s is None:
         return _decimal_on_grid(decimal.Decimal(floors[0]))
     logs = tuple(decimal.Decimal(f).ln(_DECIMAL) for f in floors)
-    return _decimal_on_grid(_interpolated(logs, s).exp(_DECIMAL))
+    return _decimal_on_grid(interpolate_exact(logs, s).exp(_DECIMAL))
 
 
 @lru_cache(maxsize=4)

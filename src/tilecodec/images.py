@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageError
+from .files import atomic_write
 
 Image.MAX_IMAGE_PIXELS = None  # size limits are ours (container.MAX_PIXELS), not PIL's warning
 
@@ -64,8 +65,6 @@ def load_image(path) -> np.ndarray:
 
 def save_image(array: np.ndarray, path) -> None:
     """Write an array to ``path`` (format from the extension) through a temporary file."""
-    from .container import write_atomic
-
     fmt = Image.registered_extensions().get(Path(path).suffix.lower())
     if fmt is None:
         raise ImageError(f"{path}: unknown image file extension (use .png)")
@@ -74,7 +73,7 @@ def save_image(array: np.ndarray, path) -> None:
         Image.fromarray(array).save(buf, format=fmt)
     except (OSError, KeyError, ValueError) as exc:
         raise ImageError(f"{path}: cannot write this image as {fmt} ({exc})") from None
-    write_atomic(path, buf.getvalue())
+    atomic_write(path, [buf.getvalue()])
 
 
 def to_tensor(array: np.ndarray, multiple: int) -> torch.Tensor:

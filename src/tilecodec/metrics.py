@@ -34,7 +34,10 @@ def ms_ssim(a: np.ndarray, b: np.ndarray) -> float:
     scales with the standard weights. Undefined (nan) when the short side is <= 160 px.
     """
     import torch
-    from pytorch_msssim import ms_ssim as _ms_ssim
+
+    from .extras import require
+
+    _ms_ssim = require("pytorch_msssim", "MS-SSIM").ms_ssim
 
     if min(a.shape[:2]) <= 160:
         return float("nan")

@@ -1,69 +1,46 @@
-"""Numeric settings for inference.
+"""Numeric settings: transform precision, entropy-path threading, memory.
 
-Transforms may run fast (channels_last, plus bf16 autocast where the CPU has AMX): their
-rounding only perturbs pixels. The entropy path (hyper-synthesis, context model, scale
-indexes) decides which table codes each symbol, so encoder and decoder must compute the
-same indexes, also on different CPUs: it runs in float64 (``ENTROPY_DTYPE``), in exact
-fixed-point arithmetic (``fixed_point``; plain float64 for format 3 files), outside
-autocast, on one thread, whatever the caller's thread setting. Kernels for other
-instruction sets sum in other orders; in float32 that moved scales across a table
-boundary in 6 of 36 files coded on an AVX-512 Xeon and decoded with oneDNN and ATen
-limited to AVX2 or no SIMD. To use the other cores anyway, the entropy paths of several
-patches run side by side, one per Python thread (``entropy_map``).
+Transforms run in a ``precision`` chosen once per model at load time: "bf16" (channels_last
+with bf16 autocast), "float32" (channels_last) or "reference" (plain float32, the fallback
+when a fast result is not finite). Their rounding only perturbs pixels. The entropy path
+(``entropy.paths``) decides which table codes each symbol; it runs outside autocast on one
+thread per job (``entropy_scope``), and the entropy paths of several patches or halves run
+side by side, one per Python thread (``entropy_map``).
 """
 
-import copy
 import ctypes
 import os
 import platform
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from weakref import WeakKeyDictionary
 
 import torch
 
-from .fixed_point import exact_layers
-
 ENTROPY_THREADS = 1
-ENTROPY_DTYPE = torch.float64
+
+
+PRECISIONS = ("bf16", "float32", "reference")
 
 
 def bf16_pays() -> bool:
-    """Whether bf16 convolutions beat float32 on this CPU: only with AMX tiles. Without AMX
-    they lose: on an Intel Xeon with AVX512-BF16 but no AMX, a 768x512 synthesis took
-    0.20 s in bf16 against 0.12 s in float32 channels_last, and on an AVX2-only EPYC (bf16
-    emulated) 15 s against 0.23 s. TILECODEC_BF16=1 or 0 overrides the detection."""
+    """Whether bf16 transforms should be used on this CPU: only with AMX tiles (measured
+    rule: docs/design.md). TILECODEC_BF16=1 or 0 overrides the detection."""
     forced = os.environ.get("TILECODEC_BF16")
     if forced in ("0", "1"):
         return forced == "1"
     return bool(getattr(getattr(torch, "cpu", None), "_is_amx_tile_supported", lambda: False)())
 
 
-BF16 = bf16_pays()  # fast transforms use bf16 autocast only where it pays
-
-
-_COPIES = {False: WeakKeyDictionary(), True: WeakKeyDictionary()}
-_COPIES_LOCK = threading.Lock()
-
-
-def entropy_copy(module: torch.nn.Module, exact: bool = False) -> torch.nn.Module:
-    """``module`` in ``ENTROPY_DTYPE``, for the entropy path; ``exact``: with its weights on
-    the fixed-point grid (``fixed_point.exact_layers``). A copy, kept until the module's
-    parameters change (training updates them in place)."""
-    key = tuple((p.data_ptr(), p._version) for p in module.parameters())
-    with _COPIES_LOCK:
-        cached = _COPIES[exact].get(module)
-        if cached is None or cached[0] != key:
-            cached = (key, exact_layers(module) if exact else copy.deepcopy(module).to(ENTROPY_DTYPE))
-            _COPIES[exact][module] = cached
-    return cached[1]
+def default_precision() -> str:
+    """The transform precision a model gets at load time on this machine."""
+    return "bf16" if bf16_pays() else "float32"
 
 
 @contextmanager
-def entropy_path():
-    """No autocast, ENTROPY_THREADS threads: identical results on both sides of the channel
-    (with tensors and modules in ENTROPY_DTYPE)."""
+def entropy_scope():
+    """No autocast, no gradients, ENTROPY_THREADS threads: where an entropy path
+    (``entropy.paths``) runs, so that both sides of the channel compute the same numbers."""
     threads = torch.get_num_threads()
     torch.set_num_threads(ENTROPY_THREADS)
     try:
@@ -126,7 +103,7 @@ def row_bands(fn, x: torch.Tensor, halo: int, scale: int) -> torch.Tensor:
     are computed side by side (``entropy_map``) and joined. The split depends only on the
     shape of ``x``, so encoder and decoder compute the same numbers."""
     def run(band):
-        with entropy_path():
+        with entropy_scope():
             return fn(band)
 
     h = x.shape[2]
@@ -153,17 +130,17 @@ def keep_freed_memory() -> bool:
         return False
 
 
-def fast_transform(module: torch.nn.Module, x: torch.Tensor, enabled: bool) -> torch.Tensor:
-    """Run ``module`` with channels_last, under bf16 autocast where ``BF16`` (if enabled);
-    returns float32, possibly in channels_last layout (call ``.contiguous()`` where the
-    layout matters).
+def fast_transform(module: torch.nn.Module, x: torch.Tensor, precision: str) -> torch.Tensor:
+    """``module(x)`` in ``precision`` (see the module docstring); returns float32, possibly
+    in channels_last layout (call ``.contiguous()`` where the layout matters).
 
-    A non-finite bf16 result (seen rarely, and not reproducibly, from oneDNN kernels on
-    tiny feature maps) is recomputed in float32. The check is on the sum, which is
-    non-finite if any element is (and, harmlessly, if the sum itself overflows).
+    A non-finite fast result (seen rarely, and not reproducibly, from oneDNN bf16 kernels on
+    tiny feature maps) is recomputed in "reference" precision; FloatingPointError if that
+    is not finite either. The check is on the sum, which is non-finite if any element is
+    (and, harmlessly, if the sum itself overflows).
     """
-    if enabled:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=BF16):
+    if precision != "reference":
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             out = module(x.float().contiguous(memory_format=torch.channels_last)).float()
         if torch.isfinite(out.sum()):
             return out

@@ -13,13 +13,11 @@ import math
 
 import torch
 
-from .errors import TilecodecError
-from .layers import interpolate_levels
-from .train.losses import rd_loss
+from .errors import ParameterError
+from .losses import rd_loss
+from .rate import RatePoint
 
-# Chosen on 512x768 crops of eval photos wiki-015 and wiki-029 (experiments/refine_tuning):
-# 30 steps at 0.005 gave -5.8% and -11.1% BD-rate against the plain encoder; at 0.0025, or
-# 15 steps, less. benchmarks/results/bench-refine.md measures other photos.
+# chosen on two tuning crops (experiments/refine_tuning); measured on others in docs/results.md
 LEARNING_RATE = 0.005  # Adam, on the gained latent (quantization step 1)
 TEMPERATURE = 0.5      # at the first step, annealed by exp(-ANNEALING * progress)
 ANNEALING = 4.0
@@ -36,29 +34,25 @@ def soft_round(v: torch.Tensor, temperature: float, generator: torch.Generator) 
     return down + torch.softmax(logits + gumbel, dim=-1)[..., 1]
 
 
-def level_lambdas(model, s: torch.Tensor) -> torch.Tensor:
-    """The trained lambda at each level of ``s`` (B,), geometric between trained levels."""
-    log_lmbdas = torch.log(torch.tensor(model.lmbdas, dtype=torch.float64))[:, None]
-    return torch.exp(interpolate_levels(log_lmbdas, s))[:, 0].float()
-
-
-def refine_latent(model, x: torch.Tensor, y: torch.Tensor, s: torch.Tensor | None, steps: int,
-                  distortion: str = "mse", seed: int = 0) -> torch.Tensor:
+def refine_latent(model, x: torch.Tensor, y: torch.Tensor, rate: RatePoint, steps: int,
+                  seed: int = 0) -> torch.Tensor:
     """``y``, the gained latent of the images ``x`` (B x 3 x H x W, as ``model.latent``
-    gives it at levels ``s``), after ``steps`` Adam steps of SGA on each image's
-    ``bpp + lambda * D`` (``D`` as in training: ``255^2 * MSE`` or ``1 - MS-SSIM``).
-    Deterministic: the Gumbel noise comes from ``seed``."""
-    if model.gain is None or s is None:
-        raise TilecodecError("latent refinement needs a variable-rate model with gain units (trained lambdas)")
-    lmbda = level_lambdas(model, s)
+    gives it at ``rate``), after ``steps`` Adam steps of SGA on each image's
+    ``bpp + lambda * D`` (``D`` as in training for ``model.distortion``: ``255^2 * MSE`` or
+    ``1 - MS-SSIM``; ``lambda`` the trained one at the rate's level). Deterministic: the
+    Gumbel noise comes from ``seed``."""
+    if model.gain is None or rate.lmbda is None:
+        raise ParameterError("latent refinement needs a variable-rate model with gain units (trained lambdas)")
+    levels = rate.levels(len(y))
+    lmbda = model.rate_control.lmbda(levels)
     generator = torch.Generator().manual_seed(seed)
     y = y.detach().float().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([y], lr=LEARNING_RATE)
     with torch.enable_grad():
         for t in range(steps):
             temperature = TEMPERATURE * math.exp(-ANNEALING * t / steps)
-            out = model.reconstruct(y, s, quantize=lambda v: soft_round(v, temperature, generator))
-            loss = rd_loss(out, x, lmbda, distortion)["loss"] * len(x)  # each image's own loss
+            out = model.reconstruct(y, levels, quantize=lambda v: soft_round(v, temperature, generator))
+            loss = rd_loss(out, x, lmbda, model.distortion)["loss"] * len(x)  # each image's own loss
             y.grad, = torch.autograd.grad(loss, [y])  # the weights get no gradient
             optimizer.step()
     return y.detach()

@@ -10,11 +10,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from .errors import ModelError
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 REGISTRY = WEIGHTS_DIR / "zoo.json"
-DEFAULT_MODEL = "ckbd-mse"  # issue 3: the checkerboard context model is the default architecture
+DEFAULT_MODEL = "ckbd-mse"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,16 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def tensors_hash(state: dict) -> str:
+    """SHA-256 over the names, shapes and bytes of a state dict's tensors, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
+        digest.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
 def register(entry: ZooEntry) -> None:
     """Add or replace ``entry`` in the registry file (used by export)."""
     data = json.loads(REGISTRY.read_text()) if REGISTRY.exists() else {}
@@ -75,7 +87,6 @@ def load_model(name: str):
         raise ModelError(f"weights file for model {name!r} is missing: {e.path}")
     if sha256_file(e.path) != e.sha256:
         raise ModelError(f"weights file for model {name!r} does not match its checksum")
-    model = build(e.architecture, **e.config)
+    model = build(e.architecture, e.distortion, **e.config)
     model.load_weights(load_file(e.path))
-    model.distortion = e.distortion
     return model.eval(), e

@@ -118,10 +118,10 @@ class TilecodecModel(BenchCodec):
     @property
     def cache_key(self):
         from ..container import FORMAT_VERSION
-        from ..numerics import BF16
+        from ..numerics import default_precision
 
         # bf16 transforms shift PSNR by up to ~0.06 dB: their points never mix with float32 ones
-        numerics = "|bf16" if BF16 else ""
+        numerics = "|bf16" if default_precision() == "bf16" else ""
         refined = f"|refine {self.refine}" if self.refine else ""
         return f"{self.name}|{self.short_hash}|format {FORMAT_VERSION}|{self.patch}|{self.overlap}{refined}{numerics}"
 

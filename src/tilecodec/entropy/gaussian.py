@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import fixed_point
 from .tables import CdfTables, quantize_pmf
 
 SCALE_MIN, SCALE_MAX, SCALE_LEVELS = 0.11, 256.0, 64
@@ -29,12 +28,18 @@ def _std_cdf(x: torch.Tensor) -> torch.Tensor:
 
 
 class GaussianConditional(nn.Module):
-    """Likelihoods for training, scale indexes and tables for coding."""
+    """Likelihoods for training, integer tables for coding, and the coding scale floors: one
+    per rate level (``levels``), in units of the quantization step, 0.11 (the table minimum)
+    unless calibrated at export (``train.calibrate``). Trained with additive noise, a
+    hyperprior predicts scales far below 0.11 where rounding still yields +-1 now and then;
+    a calibrated floor codes those symbols more cheaply. It changes only probabilities,
+    never the symbols. Table indexes are computed by an entropy path (``entropy.paths``)."""
 
-    def __init__(self, tail_mass: float = 1e-9):
+    def __init__(self, levels: int | None = None, tail_mass: float = 1e-9):
         super().__init__()
         self.tail_mass = tail_mass
         self.register_buffer("scale_table", scale_table())
+        self.register_buffer("scale_floors", torch.full((levels or 1,), SCALE_MIN))
         self.tables = CdfTables()
 
     def likelihood(self, y_hat: torch.Tensor, scales: torch.Tensor, means: torch.Tensor | None) -> torch.Tensor:
@@ -45,17 +50,6 @@ class GaussianConditional(nn.Module):
             v = torch.abs(v)
             lik = _std_cdf((0.5 - v) / s) - _std_cdf((-0.5 - v) / s)
             return lik.clamp_min(LIKELIHOOD_BOUND)
-
-    def indexes(self, scales: torch.Tensor, step: float = 1.0, exact: bool = False) -> torch.Tensor:
-        """Table row for each element: the tabulated scale nearest to scales / step (in log),
-        computed in float64; ``exact``: by comparison with thresholds computed in decimal
-        (``fixed_point.index_thresholds``), so that no ``log`` of the float library decides."""
-        if exact:
-            edges = fixed_point.index_thresholds(SCALE_MIN, SCALE_MAX, SCALE_LEVELS)
-            return torch.bucketize((scales.double() / step).contiguous(), edges, right=True)
-        s = (scales.double() / step).clamp(SCALE_MIN, SCALE_MAX)
-        spacing = (math.log(SCALE_MAX) - math.log(SCALE_MIN)) / (SCALE_LEVELS - 1)
-        return torch.round((torch.log(s) - math.log(SCALE_MIN)) / spacing).long().clamp_(0, SCALE_LEVELS - 1)
 
     @torch.no_grad()
     def update_tables(self) -> None:

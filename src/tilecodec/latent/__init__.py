@@ -1,8 +1,11 @@
-"""Latent codecs: ``forward`` (training likelihoods), ``compress``, ``decompress``."""
+"""Latent codecs (interface: ``latent.base``): factorized, hyperprior, and the conditional
+codecs a hyperprior composes with (Gaussian conditional, checkerboard context)."""
 
-from .checkerboard import CheckerboardLatentCodec
+from .base import Coded, LatentOut
+from .checkerboard import CheckerboardCodec
 from .factorized import FactorizedLatentCodec
-from .gaussian import GaussianLatentCodec
+from .gaussian import GaussianConditionalCodec
 from .hyperprior import HyperpriorLatentCodec
 
-__all__ = ["CheckerboardLatentCodec", "FactorizedLatentCodec", "GaussianLatentCodec", "HyperpriorLatentCodec"]
+__all__ = ["Coded", "LatentOut", "CheckerboardCodec", "FactorizedLatentCodec", "GaussianConditionalCodec",
+           "HyperpriorLatentCodec"]

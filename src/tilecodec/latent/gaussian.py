@@ -1,44 +1,70 @@
-"""Latent codec: Gaussian conditional given per-element scales (and optional means)."""
+"""Conditional latent codec: a Gaussian conditional whose scales (and, for mean-scale, means)
+come from a hyperprior, all elements coded in one pass (Ballé et al., 2018; Minnen et al.,
+2018). ``round((y - means) / step)`` is coded with the table of ``scales / step``."""
 
 import torch
 from torch import nn
 
-from ..entropy import GaussianConditional, coder
+from ..entropy import GaussianConditional
 from ..entropy.gaussian import SCALE_MIN
+from ..entropy.paths import floor_scales
+from .base import Coded, LatentOut, decode, encode
 
 
-class GaussianLatentCodec(nn.Module):
-    """Codes ``round((y - means) / step)`` with the table picked by ``scales / step``."""
+def gaussian_forward(gaussian: GaussianConditional, y: torch.Tensor, scales: torch.Tensor,
+                     means: torch.Tensor | None, training: bool, quantize=None) -> LatentOut:
+    """Training: (y_hat rounded with a straight-through gradient, {"y": likelihoods under
+    additive noise (``training``) or rounding}, {"normalized": (y - means) / scales}).
+    ``quantize`` (a function of ``y - means``, see ``refine``) gives both y_hat and the value
+    whose likelihood counts."""
+    mu = means if means is not None else torch.zeros_like(y)
+    if quantize is not None:
+        y_hat = noisy = quantize(y - mu) + mu
+    else:
+        noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5) if training else torch.round(y - mu) + mu
+        y_hat = y + (torch.round(y - mu) + mu - y).detach()
+    normalized = (y.float() - mu) / scales.float().clamp_min(SCALE_MIN)
+    return LatentOut(y_hat, {"y": gaussian.likelihood(noisy, scales, means)}, {"normalized": normalized})
 
-    def __init__(self):
+
+class GaussianConditionalCodec(nn.Module):
+    """``params``: C channels of scales, or (``mean_scale``) 2C: scales then means.
+    ``levels``: how many rate levels have their own scale floor."""
+
+    num_strings = 1
+
+    def __init__(self, mean_scale: bool, levels: int | None = None):
         super().__init__()
-        self.gaussian = GaussianConditional()
+        self.mean_scale = mean_scale
+        self.gaussian = GaussianConditional(levels)
 
-    def forward(self, y: torch.Tensor, scales: torch.Tensor, means: torch.Tensor | None, quantize=None):
-        """Training: (y_hat rounded with a straight-through gradient, {"y": likelihoods under
-        additive noise}, {"normalized": (y - means) / scales}). ``quantize`` (a function of
-        ``y - means``, see ``refine``) gives both y_hat and the value whose likelihood counts."""
-        mu = means if means is not None else torch.zeros_like(y)
+    def split(self, params: torch.Tensor):
+        """(scales, means or None) from the hyperprior's ``params``."""
+        if self.mean_scale:
+            scales, means = params.chunk(2, dim=1)
+            return scales, means
+        return params, None
+
+    def latent_channels(self, params: torch.Tensor) -> int:
+        return params.shape[1] // 2 if self.mean_scale else params.shape[1]
+
+    def forward(self, y, params, levels=None, quantize=None) -> LatentOut:
+        """Training (see ``gaussian_forward``); with ``quantize`` (refinement) the likelihoods
+        use the coding scale floors."""
+        scales, means = self.split(params)
         if quantize is not None:
-            y_hat = noisy = quantize(y - mu) + mu
-        else:
-            noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else torch.round(y - mu) + mu
-            y_hat = y + (torch.round(y - mu) + mu - y).detach()
-        normalized = (y.float() - mu) / scales.float().clamp_min(SCALE_MIN)
-        return y_hat, {"y": self.gaussian.likelihood(noisy, scales, means)}, {"normalized": normalized}
+            scales = floor_scales(scales, self.gaussian.scale_floors, levels)
+        return gaussian_forward(self.gaussian, y, scales, means, self.training, quantize)
 
-    def compress(self, y, scales, means, step: float = 1.0, exact: bool = True) -> tuple[list[bytes], torch.Tensor]:
-        """Returns ([bytes], y_hat exactly as the decoder will see it). ``exact``: table
-        indexes by ``GaussianConditional.indexes``'s exact thresholds."""
-        mu = means if means is not None else torch.zeros_like(y)
-        symbols = torch.round((y.float() - mu) / step)
-        indexes = self.gaussian.indexes(scales, step, exact)
-        data = coder.encode(symbols.numpy(), indexes.numpy(), self.gaussian.tables)
-        return [data], symbols * step + mu
+    def passes(self, params, shape, y_hat, rate, path):
+        """One pass: every position."""
+        scales, means = self.split(params)
+        n = shape[0] * shape[1]
+        flat = [None if v is None else v.reshape(1, v.shape[1], 1, n) for v in (scales, means)]
+        yield torch.arange(n), flat[0], flat[1]
 
-    def decompress(self, strings: list[bytes], scales, means, step: float = 1.0, exact: bool = True) -> torch.Tensor:
-        """Inverse of ``compress``: needs the same scales, means, step and ``exact``."""
-        indexes = self.gaussian.indexes(scales, step, exact)
-        symbols = torch.from_numpy(coder.decode(strings[0], indexes.numpy(), self.gaussian.tables))
-        symbols = symbols.to(scales.dtype)  # as compress computes y_hat: in the dtype of the means
-        return symbols * step + (means if means is not None else 0.0)
+    def compress(self, y, params, rate, path) -> Coded:
+        return encode(self, y, params, rate, path)
+
+    def decompress(self, strings, params, shape, rate, path) -> torch.Tensor:
+        return decode(self, strings, params, shape, rate, path)

@@ -14,11 +14,14 @@ ARCHITECTURES = {
 }
 
 
-def build(architecture: str, **config) -> CompressionModel:
-    """Instantiate an architecture by name with its config (e.g. N, M)."""
+def build(architecture: str, distortion: str = "mse", **config) -> CompressionModel:
+    """Instantiate an architecture by name with its ``config`` (e.g. N, M, lmbdas) and the
+    distortion it is trained for ("mse" or "ms-ssim")."""
     if architecture not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[architecture](**config)
+    model = ARCHITECTURES[architecture](**config)
+    model.distortion = distortion
+    return model
 
 
 __all__ = ["ARCHITECTURES", "build", "CompressionModel", "FactorizedPrior", "ScaleHyperprior",

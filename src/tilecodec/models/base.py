@@ -1,52 +1,57 @@
 """An image codec model = analysis + synthesis transforms + one latent codec.
 
-``quality`` (0-100) controls the rate. A model with gain units (``lmbdas``, Cui et al.
-2021) maps it to a continuous rate level ``s = quality / 100 * (L - 1)`` between its L
-trained levels; otherwise it scales the latent quantization step,
-``step = 2 ** ((50 - quality) / 25)`` (Theis et al., 2017), or is fixed-rate.
+``quality`` (0-100) controls the rate through the model's ``rate_control``
+(``tilecodec.rate``): a continuous level between the trained levels of a model with gain
+units, a latent quantization step otherwise, or a fixed rate.
 """
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..errors import TilecodecError
+from ..entropy.paths import FIXED_POINT
 from ..layers import GainUnit, subpixel_deconv
-from ..numerics import entropy_map, fast_transform
+from ..numerics import default_precision, entropy_map, fast_transform
+from ..rate import RateControl, RatePoint
+
+# weights saved before the latent codecs composed (format 3 and 4 bundled models): old name
+# prefix -> new one, applied by ``upgrade_names``
+LEGACY_NAMES = (
+    ("latent_codec.context.", "latent_codec.y.context."),
+    ("latent_codec.entropy_parameters.", "latent_codec.y.entropy_parameters."),
+    ("latent_codec.scale_floors", "latent_codec.y.gaussian.scale_floors"),
+)
 
 
-def step_for_quality(quality: float) -> float:
-    """The latent quantization step for a quality in [0, 100] (models without gain units)."""
-    q = check_quality(quality)
-    return float(np.float32(2.0 ** ((50.0 - q) / 25.0)))
-
-
-def check_quality(quality: float) -> float:
-    """``quality`` as the float32 value the file stores, or TilecodecError if outside [0, 100]."""
-    q = float(quality)
-    if not 0.0 <= q <= 100.0:
-        raise TilecodecError(f"quality must be between 0 and 100, got {quality}")
-    return float(np.float32(q))
+def upgrade_names(state: dict) -> dict:
+    """``state`` with tensor names from before the latent codecs composed renamed."""
+    out = {}
+    for key, value in state.items():
+        for old, new in LEGACY_NAMES:
+            if key.startswith(old):
+                key = new + key[len(old):]
+                break
+        out[key] = value
+    return out
 
 
 class CompressionModel(nn.Module):
     """Subclasses set ``analysis``, ``synthesis``, ``latent_codec`` and, for variable
     rate with gain units, ``gain``/``inverse_gain`` (see ``add_gain_units``).
 
-    ``forward`` is for training (x in [0, 1], NCHW, sides divisible by ``downsampling``;
+    ``forward`` is for training (x in [0, 1], NCHW, sides divisible by ``size_multiple``;
     ``s``: one rate level per image); ``compress``/``decompress`` work on real bitstreams,
     for batches of same-size images.
     """
 
-    downsampling = 64          # image sides must be multiples of this
+    size_multiple = 64         # image sides must be multiples of this
     latent_stride = 16         # y is this many times smaller than the image
-    fast = True                # channels_last (+ bf16 where native) transforms at inference
     distortion = "mse"         # what the model was trained for ("mse" or "ms-ssim"): refinement's D
 
     def __init__(self):
         super().__init__()
         self.gain = self.inverse_gain = None
         self.lmbdas: tuple = ()
+        self.precision = default_precision()  # of the transforms at inference (numerics)
 
     def add_gain_units(self, lmbdas, channels: int) -> None:
         """One trained rate level per lambda (ascending)."""
@@ -62,12 +67,9 @@ class CompressionModel(nn.Module):
             self.gain.log_gain.copy_(log_g[:, None].expand_as(self.gain.log_gain))
             self.inverse_gain.log_gain.copy_(-log_g[:, None].expand_as(self.inverse_gain.log_gain))
 
-    def controls(self, quality: float) -> tuple[float, float | None]:
-        """(quantization step, rate level or None) for ``quality``; encoder and decoder agree."""
-        q = check_quality(quality)
-        if self.gain is not None:
-            return 1.0, q / 100.0 * (len(self.lmbdas) - 1)
-        return (step_for_quality(q) if self.variable_rate else 1.0), None
+    @property
+    def rate_control(self) -> RateControl:
+        return RateControl(self.lmbdas if self.gain is not None else (), self.latent_codec.variable_rate)
 
     def forward(self, x: torch.Tensor, s: torch.Tensor | None = None) -> dict:
         """{"x_hat", "likelihoods" (name -> tensor), and the latent codec's extras, e.g.
@@ -80,8 +82,7 @@ class CompressionModel(nn.Module):
     def reconstruct(self, y: torch.Tensor, s: torch.Tensor | None = None, quantize=None) -> dict:
         """``forward`` from the gained latent ``y`` on; ``quantize`` replaces training's
         noise and straight-through rounding (see ``refine``)."""
-        levels = (s,) if self.gain is not None else ()
-        y_hat, likelihoods, extras = self.latent_codec(y, *levels, quantize=quantize)
+        y_hat, likelihoods, extras = self.latent_codec(y, s if self.gain is not None else None, quantize=quantize)
         if self.gain is not None:
             y_hat = self.inverse_gain(y_hat, s)
         return {"x_hat": self.synthesis(y_hat), "likelihoods": likelihoods, **extras}
@@ -97,9 +98,9 @@ class CompressionModel(nn.Module):
                 m.update_tables()
 
     def load_weights(self, state: dict) -> None:
-        """Load ``state`` strictly, except that calibration buffers (``scale_floors``) missing
-        from older weights keep their defaults."""
-        missing, unexpected = self.load_state_dict(state, strict=False)
+        """Load ``state`` strictly (older tensor names upgraded), except that calibration
+        buffers (``scale_floors``) missing from older weights keep their defaults."""
+        missing, unexpected = self.load_state_dict(upgrade_names(state), strict=False)
         missing = [k for k in missing if not k.endswith("scale_floors")]
         if missing or unexpected:
             raise RuntimeError(f"weights do not fit this model: missing {missing[:3]}, unexpected {unexpected[:3]}")
@@ -107,74 +108,68 @@ class CompressionModel(nn.Module):
     @property
     def variable_rate(self) -> bool:
         """Whether ``quality`` changes the rate."""
-        return self.gain is not None or self.latent_codec.variable_rate
+        return self.rate_control.variable_rate
 
-    def _level(self, s, batch: int):
-        return None if s is None else torch.full((batch,), float(s))
-
-    def latent(self, x: torch.Tensor, quality: float, fast: bool | None = None
-               ) -> tuple[torch.Tensor, float, torch.Tensor | None]:
-        """(y scaled by the gains, step, levels) for Bx3xHxW ``x``: what the latent codec codes.
-        ``fast`` defaults to ``self.fast``."""
-        step, s = self.controls(quality)
-        y = fast_transform(self.analysis, x, self.fast if fast is None else fast).contiguous()
-        s = self._level(s, len(y))
+    def latent(self, x: torch.Tensor, rate: RatePoint, precision: str | None = None) -> torch.Tensor:
+        """The latent the latent codec codes for Bx3xHxW ``x`` at ``rate`` (scaled by the
+        gains), from the analysis in ``precision`` (default: the model's)."""
+        y = fast_transform(self.analysis, x, precision or self.precision).contiguous()
         if self.gain is not None:
-            y = self.gain(y, s)
-        return y, step, s
+            y = self.gain(y, rate.levels(len(y)))
+        return y
 
     @torch.no_grad()
-    def compress(self, x, quality: float, refine: int = 0) -> list[list[bytes]]:
-        """x: Bx3xHxW in [0, 1] (sides multiples of ``downsampling``), or a list of such
-        batches; each image's latent strings, in order. The transforms run batch by batch;
-        the entropy path runs image by image, spread over threads (``entropy_map``). If the
-        fast (bf16) transforms yield latents the coder refuses (non-finite or out of range, a
-        rare oneDNN fault on small inputs), everything is coded again in float32.
+    def compress(self, x, quality: float, refine: int = 0, path=FIXED_POINT) -> list[list[bytes]]:
+        """x: Bx3xHxW in [0, 1] (sides multiples of ``size_multiple``), or a list of such
+        batches; each image's latent strings, in order, coded on the entropy ``path`` (the
+        container's choice for the format it writes). The transforms run batch by batch; the entropy path runs image by image, spread
+        over threads (``entropy_map``). If the fast transforms yield latents the coder refuses
+        (non-finite or out of range), everything is coded again in "reference" precision.
         ``refine``: steps of encoder-side latent refinement per batch (see ``refine``)."""
         batches = list(x) if isinstance(x, (list, tuple)) else [x]
+        rate = self.rate_control.point(quality)
         try:
-            return self._compress(batches, quality, self.fast, refine)
+            return self._compress(batches, rate, self.precision, refine, path)
         except FloatingPointError:
-            if not self.fast:
+            if self.precision == "reference":
                 raise
-            return self._compress(batches, quality, False, refine)
+            return self._compress(batches, rate, "reference", refine, path)
 
-    def _compress(self, batches: list, quality: float, fast: bool, refine: int) -> list[list[bytes]]:
+    def _compress(self, batches: list, rate: RatePoint, precision: str, refine: int, path) -> list[list[bytes]]:
+        from ..refine import refine_latent
+
         images = []
         for x in batches:
-            y, step, s = self.latent(x, quality, fast)
+            y = self.latent(x, rate, precision)
             if refine:
-                from ..refine import refine_latent
-
-                y = refine_latent(self, x, y, s, refine, self.distortion)
+                y = refine_latent(self, x, y, rate, refine)
             images += [y[i: i + 1] for i in range(len(y))]
-        kw = {} if s is None else {"s": s[:1]}
-        return entropy_map(lambda y: self.latent_codec.compress(y, step, fast, **kw)[0], images)
+        return entropy_map(lambda y: self.latent_codec.compress(y, rate, path, precision).strings, images)
 
     @torch.no_grad()
     def decompress(self, strings: list[list[bytes]], sizes: list[tuple[int, int]], quality: float,
-                   exact: bool = True) -> list[torch.Tensor]:
+                   path=FIXED_POINT) -> list[torch.Tensor]:
         """Inverse of ``compress``: each image's strings and (padded) size (H, W) -> a list of
-        1x3xHxW images. Latents are decoded spread over threads; images of the same size go
-        through the synthesis together. ``exact=False`` decodes strings whose entropy path ran
-        in plain float64 (format version 3)."""
-        step, s = self.controls(quality)
-        kw = {"exact": exact} if s is None else {"s": self._level(s, 1), "exact": exact}
+        1x3xHxW images. Latents are decoded on the entropy ``path`` the file was coded with
+        (``container.entropy_path``), spread over threads; images of the same size go through
+        the synthesis together."""
+        rate = self.rate_control.point(quality)
         d = self.latent_stride
         latents = entropy_map(lambda job: self.latent_codec.decompress(job[0], (job[1][0] // d, job[1][1] // d),
-                                                                       step, **kw), list(zip(strings, sizes)))
+                                                                       rate, path), list(zip(strings, sizes)))
         out = [None] * len(latents)
         for size in dict.fromkeys(sizes):
             group = [i for i, si in enumerate(sizes) if si == size]
-            for i, xi in zip(group, self._synthesize(torch.cat([latents[i] for i in group]), s).split(1)):
+            for i, xi in zip(group, self.synthesize(torch.cat([latents[i] for i in group]), rate).split(1)):
                 out[i] = xi
         return out
 
-    def _synthesize(self, y_hat: torch.Tensor, s: float | None) -> torch.Tensor:
+    def synthesize(self, y_hat: torch.Tensor, rate: RatePoint) -> torch.Tensor:
+        """Decoded latents (as ``latent`` gives them, any float dtype) -> images in [0, 1]."""
         y_hat = y_hat.float()  # the entropy path decodes it in float64
         if self.gain is not None:
-            y_hat = self.inverse_gain(y_hat, self._level(s, len(y_hat)))
-        body = fast_transform(self.synthesis[:-1], y_hat, self.fast)
+            y_hat = self.inverse_gain(y_hat, rate.levels(len(y_hat)))
+        body = fast_transform(self.synthesis[:-1], y_hat, self.precision)
         last = self.synthesis[-1]
         out = subpixel_deconv(body, last) if isinstance(last, nn.ConvTranspose2d) else last(body)
         return out.clamp_(0, 1)

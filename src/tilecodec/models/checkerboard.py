@@ -3,7 +3,7 @@ the transforms of Minnen et al. (2018)."""
 
 from torch import nn
 
-from ..latent.checkerboard import CheckerboardLatentCodec
+from ..latent import CheckerboardCodec, HyperpriorLatentCodec
 from ..layers.masked import CheckerboardConv
 from .base import CompressionModel
 from .transforms import analysis_transform, mean_scale_hyper_transforms, synthesis_transform
@@ -21,7 +21,8 @@ class CheckerboardHyperprior(CompressionModel):
         entropy_parameters = nn.Sequential(nn.Conv2d(M * 4, M * 10 // 3, 1), nn.LeakyReLU(inplace=True),
                                            nn.Conv2d(M * 10 // 3, M * 8 // 3, 1), nn.LeakyReLU(inplace=True),
                                            nn.Conv2d(M * 8 // 3, M * 2, 1))
-        self.latent_codec = CheckerboardLatentCodec(hyper_analysis, hyper_synthesis, CheckerboardConv(M, 2 * M),
-                                                    entropy_parameters, N, levels=len(lmbdas) if lmbdas else None)
+        levels = len(lmbdas) if lmbdas else None
+        context = CheckerboardCodec(CheckerboardConv(M, 2 * M), entropy_parameters, levels)
+        self.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N, context, levels=levels)
         if lmbdas:
             self.add_gain_units(lmbdas, M)

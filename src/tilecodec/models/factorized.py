@@ -8,7 +8,7 @@ from .transforms import analysis_transform, synthesis_transform
 class FactorizedPrior(CompressionModel):
     """Each latent channel has its own learned density; no side information. Fixed rate."""
 
-    downsampling = 16
+    size_multiple = 16
 
     def __init__(self, N: int = 128, M: int = 192):
         super().__init__()

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from ..latent import HyperpriorLatentCodec
+from ..latent import GaussianConditionalCodec, HyperpriorLatentCodec
 from ..layers import conv, deconv
 from .base import CompressionModel
 from .transforms import analysis_transform, synthesis_transform
@@ -24,4 +24,4 @@ class ScaleHyperprior(CompressionModel):
         hyper_analysis = nn.Sequential(Abs(), conv(M, N, 3, 1), nn.ReLU(), conv(N, N), nn.ReLU(), conv(N, N))
         hyper_synthesis = nn.Sequential(deconv(N, N), nn.ReLU(), deconv(N, N), nn.ReLU(),
                                         conv(N, M, 3, 1), nn.ReLU())
-        self.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N, mean_scale=False)
+        self.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N, GaussianConditionalCodec(False))

@@ -2,7 +2,7 @@
 priors for learned image compression", NeurIPS 2018, without the autoregressive part)."""
 
 
-from ..latent import HyperpriorLatentCodec
+from ..latent import GaussianConditionalCodec, HyperpriorLatentCodec
 from .base import CompressionModel
 from .transforms import analysis_transform, mean_scale_hyper_transforms, synthesis_transform
 
@@ -17,7 +17,8 @@ class MeanScaleHyperprior(CompressionModel):
         self.analysis = analysis_transform(N, M, widths)
         self.synthesis = synthesis_transform(N, M, widths)
         hyper_analysis, hyper_synthesis = mean_scale_hyper_transforms(N, M, hyper_widths)
-        self.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N, mean_scale=True,
-                                                 levels=len(lmbdas) if lmbdas else None)
+        levels = len(lmbdas) if lmbdas else None
+        self.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N,
+                                                 GaussianConditionalCodec(True, levels), levels=levels)
         if lmbdas:
             self.add_gain_units(lmbdas, M)

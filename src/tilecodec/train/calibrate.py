@@ -3,7 +3,7 @@
 Trained with additive noise, a mean-scale hyperprior predicts tiny scales where rounding
 still gives +-1 now and then; coding those with the smallest table costs about 16 bits
 each. For every trained level, ``calibrate_scale_floors`` picks the floor (see
-``HyperpriorLatentCodec.floored``) that minimizes the real coded size of y on sample
+``entropy.GaussianConditional``) that minimizes the real coded size of y on sample
 images. Symbols and pixels do not change, only the probabilities they are coded with.
 """
 
@@ -11,7 +11,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..entropy import coder
 from ..entropy.gaussian import SCALE_MIN
+from ..entropy.paths import FIXED_POINT
 from ..images import to_tensor
 from .data import find_images
 
@@ -31,35 +33,34 @@ def sample_crops(folders, count: int = 16, size: int = 512, seed: int = 0) -> li
     return crops
 
 
-def level_qualities(model) -> list[float]:
-    """The quality of each trained level (75 for a model with a single floor)."""
-    levels = len(model.latent_codec.scale_floors)
-    return [75.0] if levels == 1 else [100.0 * k / (levels - 1) for k in range(levels)]
-
-
 @torch.no_grad()
 def coded_y_bytes(model, x: torch.Tensor, quality: float, floors) -> list[int]:
-    """Coded size of y for ``x`` (1x3xHxW) at ``quality`` with each scale floor in ``floors``."""
+    """Coded size of y for ``x`` (1x3xHxW) at ``quality`` with each scale floor in ``floors``
+    (the scales and means of every pass, coded as one string)."""
     lc = model.latent_codec
-    y, step, s = model.latent(x, quality)
-    _, scales, means = lc.coding_params(y, step, None if s is None else s[:1])
-    return [len(lc.y.compress(y, scales.clamp_min(f * step), means, step)[0][0]) for f in floors]
+    rate = model.rate_control.point(quality)
+    y = model.latent(x, rate)
+    _, scales, means = lc.coding_params(y, rate)
+    symbols = torch.round((y.float() - means if means is not None else y.float()) / rate.step).numpy()
+    tables = lc.y.gaussian.tables
+    return [len(coder.encode(symbols, FIXED_POINT.indexes(scales.clamp_min(f * rate.step), rate.step).numpy(), tables))
+            for f in floors]
 
 
 @torch.no_grad()
 def calibrate_scale_floors(model, crops: list[np.ndarray], grid=FLOOR_GRID) -> list[dict]:
-    """Set ``model.latent_codec.scale_floors`` (tables must be built) to the floor in ``grid``
+    """Set the scale floors of ``model``'s Gaussian conditional (tables must be built) to the floor in ``grid``
     that minimizes the summed coded size of y over ``crops`` at each level; returns one
     record per level: quality, floor, and the bytes saved against the 0.11 table minimum."""
-    lc = model.latent_codec
-    xs = [to_tensor(c, model.downsampling) for c in crops]
+    floors = model.latent_codec.y.gaussian.scale_floors
+    xs = [to_tensor(c, model.size_multiple) for c in crops]
     records = []
-    for level, quality in enumerate(level_qualities(model)):
+    for level, quality in enumerate(model.rate_control.level_qualities()):
         totals = np.zeros(len(grid))
         for x in xs:
             totals += coded_y_bytes(model, x, quality, grid)
         best = int(np.argmin(totals))
-        lc.scale_floors[level] = grid[best]
+        floors[level] = grid[best]
         records.append(dict(quality=quality, floor=round(grid[best], 4), bytes=int(totals[best]),
                             saved=float(1 - totals[best] / totals[0])))
     return records

@@ -12,8 +12,8 @@ parameter digest.
 import bisect
 import copy
 import csv
+import io
 import math
-import os
 import signal
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,10 +26,12 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from .. import numerics
+from ..files import atomic_write
 from ..models import build
+from ..models.base import upgrade_names
 from . import distributed
 from .data import RandomCrops
-from .losses import correlation_loss, rd_loss
+from ..losses import correlation_loss, rd_loss
 
 
 @dataclass
@@ -119,6 +121,7 @@ def _load_initial(model, weights: dict, init_lmbda: float, init_lmbdas: list | N
     (``init_lmbdas``) are regridded to the model's; gains a single-rate model lacks start
     as step scaling around ``init_lmbda``. Fails if nothing fits."""
     own = model.state_dict()
+    weights = upgrade_names(weights)
     if model.gain is not None and init_lmbdas:
         for key in [k for k in weights if k.endswith("gain.log_gain") and k in own]:
             weights[key] = regrid_log_gains(weights[key], init_lmbdas, model.lmbdas)
@@ -134,9 +137,9 @@ def _load_initial(model, weights: dict, init_lmbda: float, init_lmbdas: list | N
 
 
 def _save_atomic(obj, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(path, [buffer.getbuffer()])
 
 
 def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes: float | None = None) -> Path:
@@ -169,7 +172,7 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
     evaluator = Evaluator(cfg, checkpoint.with_suffix(".eval.csv"), resume) if cfg.eval_data and main else None
     levels = torch.tensor(cfg.lmbdas, dtype=torch.float32, device=device) if cfg.lmbdas else None
     mask = torch.tensor(cfg.correlation_mask, dtype=torch.float32) if cfg.correlation_mask else None
-    bf16 = cfg.bf16 if cfg.bf16 is not None else device.type == "cuda" or numerics.BF16
+    bf16 = cfg.bf16 if cfg.bf16 is not None else device.type == "cuda" or numerics.bf16_pays()
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
     def save():
@@ -281,7 +284,6 @@ class Evaluator:
 
     @torch.no_grad()
     def __call__(self, model, step: int, board=None) -> None:
-        from .. import zoo
         from ..api import Codec
         from ..metrics import ms_ssim, psnr
 
@@ -289,7 +291,7 @@ class Evaluator:
             model = copy.deepcopy(model).cpu()
         model.eval()
         model.update_tables()
-        codec = Codec(model, zoo.ZooEntry("training", self.cfg.architecture, self.cfg.model_config(), "", "0" * 64))
+        codec = Codec.from_model(model, "training")
         for q in self.cfg.eval_qualities:
             rows = []
             for img in self.images:

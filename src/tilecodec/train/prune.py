@@ -74,7 +74,7 @@ def _slice(state: dict, prefix: str, layers: nn.Sequential, stages, keep: dict) 
 def prune(model, crops, widths, hyper_widths=None) -> dict:
     """The state dict of ``model`` narrowed to ``widths`` (3 transform stages, full resolution
     inward) and ``hyper_widths`` (2 hyper-synthesis stages), ranked on the 256x256 ``crops``."""
-    x = torch.cat([to_tensor(c, model.downsampling)[..., :256, :256] for c in crops if min(c.shape[:2]) >= 256])
+    x = torch.cat([to_tensor(c, model.size_multiple)[..., :256, :256] for c in crops if min(c.shape[:2]) >= 256])
     state = {k: v.clone() for k, v in model.state_dict().items()}
     latent = model.latent_codec
     y = model.analysis(x)

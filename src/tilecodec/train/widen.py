@@ -73,7 +73,7 @@ def main(argv=None) -> None:
     wide = build(entry.architecture, **config).eval()
     wide.load_weights(state)
     if args.check:
-        x = to_tensor(sample_crops(args.check, 1, 256)[0], model.downsampling)
+        x = to_tensor(sample_crops(args.check, 1, 256)[0], model.size_multiple)
         s = torch.full((1,), (len(model.lmbdas) - 1) / 2) if model.lmbdas else None
         with torch.no_grad():
             change = (wide(x, s)["x_hat"] - model(x, s)["x_hat"]).abs().max().item()

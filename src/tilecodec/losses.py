@@ -3,7 +3,8 @@ correlation penalty of Ali et al. (NeurIPS 2023)."""
 
 import torch
 import torch.nn.functional as F
-from pytorch_msssim import ms_ssim
+
+from .extras import require
 
 DISTORTIONS = ("mse", "ms-ssim")
 
@@ -15,6 +16,7 @@ def _ms_ssim(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     win = 11
     while win > 3 and (win - 1) * 16 >= side:
         win -= 2
+    ms_ssim = require("pytorch_msssim", "the MS-SSIM loss").ms_ssim
     return ms_ssim(x_hat.float().clamp(0, 1), x, data_range=1.0, size_average=False, win_size=win)
 
 
