@@ -19,18 +19,9 @@ import torch
 from PIL import Image
 
 import tilecodec
+from tilecodec.numerics import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def transform_modes(codec, img: np.ndarray, runs: int) -> dict:

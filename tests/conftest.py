@@ -1,9 +1,16 @@
-import numpy as np
-import pytest
-from PIL import Image
+import os
 
-import tilecodec
-from tilecodec.demo import SAMPLE
+# Every test process (and the subprocesses tests start) runs the transforms in float32, so
+# that pixels compare across processes and kernel settings; the measured bf16 rule has its
+# own tests (test_determinism.py).
+os.environ["TILECODEC_BF16"] = "0"
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import tilecodec  # noqa: E402
+from tilecodec.demo import SAMPLE  # noqa: E402
 
 
 @pytest.fixture(scope="session")

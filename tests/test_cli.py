@@ -129,3 +129,15 @@ def test_refined_compress_from_the_command_line(tmp_path, image_file, small_phot
     assert r.returncode == 0, r.stderr
     assert run("decompress", tlc, "-o", png).returncode == 0
     assert np.asarray(Image.open(png)).shape == small_photo.shape
+
+
+def test_the_cli_reference_is_generated_from_the_parser(monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    spec = importlib.util.spec_from_file_location("make_cli", docs / "make_cli.py")
+    make_cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_cli)
+    monkeypatch.setenv("COLUMNS", "100")
+    assert (docs / "cli.md").read_text() == make_cli.reference(), "run python docs/make_cli.py"

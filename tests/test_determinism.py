@@ -1,5 +1,6 @@
 """Decoding gives bit-identical pixels with 1 or 2 threads and in fresh processes."""
 
+import json
 import os
 import subprocess
 import sys
@@ -168,3 +169,22 @@ def test_a_decoder_whose_entropy_path_computes_differently_raises_instead_of_dec
     with pytest.raises(BitstreamError, match="coding tables differ"):
         decoder.decompress(data)
     assert codec.decompress(data).shape == photo.shape
+
+
+def test_bf16_is_chosen_by_measuring_once_per_machine_and_cached(tmp_path, monkeypatch):
+    from tilecodec import numerics
+
+    monkeypatch.delenv("TILECODEC_BF16")
+    monkeypatch.setenv("TILECODEC_CACHE", str(tmp_path))
+    monkeypatch.setattr(numerics, "_DECISIONS", {})
+    decision = numerics.bf16_pays()  # measures
+    record = json.loads((tmp_path / "precision.json").read_text())[numerics._machine_key()]
+    assert record["bf16"] is decision
+    assert decision is (record["bf16_s"] <= numerics.BF16_MARGIN * record["float32_s"])
+    monkeypatch.setattr(numerics, "_DECISIONS", {})  # a new process: the cache decides, no new measurement
+    monkeypatch.setattr(numerics, "measure_bf16", lambda: pytest.fail("measured again"))
+    assert numerics.bf16_pays() is decision
+    assert numerics.default_precision() == ("bf16" if decision else "float32")
+    for forced, expected in (("1", "bf16"), ("0", "float32")):
+        monkeypatch.setenv("TILECODEC_BF16", forced)
+        assert numerics.default_precision() == expected

@@ -20,6 +20,7 @@ from .images import as_array, to_array, to_tensor
 from .numerics import keep_freed_memory
 from .files import atomic_write
 from .rate import check_quality, step_for_quality  # noqa: F401 (public)
+from .search import closest, relative, search
 from .tiling import OVERLAPS, Blender, PatchGrid
 
 DEFAULT_PATCH = 1024  # experiments/patch_overlap (bd-sizes-n8): larger patches cost fewer bits; 1024 fits the memory budget
@@ -136,41 +137,28 @@ class Codec:
         return container.pack(header, list(self._sections(array, quality, grid, max_memory, refine)))
 
     def _fit_bpp(self, image, bpp: float, tolerance: float = 0.02, **options) -> bytes:
-        """Bisect ``quality`` (in log-size, regula falsi with midpoint safeguard) until the
-        file is within ``tolerance`` of ``bpp``; TilecodecError if the model cannot reach it."""
+        """The file whose size is within ``tolerance`` of ``bpp`` (or the closest one found):
+        a search over ``quality`` (``search.search``, regula falsi on log-size);
+        ParameterError if the model cannot reach it."""
         array = as_array(image)
         target = float(bpp) * array.shape[0] * array.shape[1] / 8
         if not np.isfinite(target) or target <= 0:
             raise ParameterError(f"bpp must be a positive number, got {bpp}")
         if not self.model.variable_rate:
             raise ParameterError(f"model {self.name} has a fixed rate; it cannot aim at a bpp")
+        files = {}
 
-        def close(data):
-            return abs(len(data) / target - 1) <= tolerance
+        def size(quality):
+            files[quality] = self.compress(array, float(np.float32(quality)), **options)
+            return len(files[quality])
 
-        lo, hi = (0.0, self.compress(array, 0.0, **options)), (100.0, self.compress(array, 100.0, **options))
-        for q, data in (lo, hi):
-            if close(data):
-                return data
-        reach = [8 * len(d) / (array.shape[0] * array.shape[1]) for _, d in (lo, hi)]
-        if not len(lo[1]) < target < len(hi[1]):
-            raise TilecodecError(f"{bpp} bpp is outside what model {self.name} reaches on this image "
+        ends = {0.0: size(0.0), 100.0: size(100.0)}
+        if min(relative(v, target) for v in ends.values()) > tolerance and not ends[0.0] < target < ends[100.0]:
+            reach = [8 * v / (array.shape[0] * array.shape[1]) for v in ends.values()]
+            raise ParameterError(f"{bpp} bpp is outside what model {self.name} reaches on this image "
                                  f"({reach[0]:.3f} to {reach[1]:.3f} bpp)")
-        best = min(lo, hi, key=lambda c: abs(len(c[1]) - target))
-        for i in range(30):
-            t = (np.log(target) - np.log(len(lo[1]))) / (np.log(len(hi[1])) - np.log(len(lo[1])))
-            q = lo[0] + (hi[0] - lo[0]) * (min(max(t, 0.05), 0.95) if i % 3 < 2 else 0.5)
-            data = self.compress(array, float(np.float32(q)), **options)
-            if close(data):
-                return data
-            best = min(best, (q, data), key=lambda c: abs(len(c[1]) - target))
-            if len(data) < target:
-                lo = (q, data)
-            else:
-                hi = (q, data)
-            if hi[0] - lo[0] < 1e-4:
-                break
-        return best[1]
+        trials = search(size, 0.0, 100.0, target, relative, tolerance, log=True, known=ends)
+        return files[closest(trials, target, relative)[0]]
 
     def compress_to_file(self, image, path, quality: float = 75, patch: int | None = DEFAULT_PATCH,
                          overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None,

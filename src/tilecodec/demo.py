@@ -9,6 +9,7 @@ from PIL import Image
 from .api import load
 from .images import load_image
 from .metrics import bpp, psnr
+from .search import absolute, search
 
 SAMPLE = Path(__file__).parent / "data" / "sample.png"
 
@@ -20,15 +21,15 @@ def jpeg_bytes_for_psnr(array: np.ndarray, target: float) -> tuple[int, float, i
         Image.fromarray(array).save(buf, format="JPEG", quality=q)
         return buf.tell(), psnr(array, np.asarray(Image.open(buf).convert("L" if array.ndim == 2 else "RGB")))
 
-    lo, hi, best = 1, 100, None
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        size, p = code(mid)
-        if p >= target:
-            best, hi = (size, p, mid), mid - 1
-        else:
-            lo = mid + 1
-    return best
+    coded = {}
+
+    def quality_psnr(q):
+        coded[q] = code(q)
+        return coded[q][1]
+
+    trials = search(quality_psnr, 1, 100, target, absolute, 0.0, integer=True)
+    reaching = [q for q, p in trials.items() if p >= target]
+    return None if not reaching else (coded[min(reaching)][0], coded[min(reaching)][1], min(reaching))
 
 
 def run(quality: float = 75, model: str | None = None) -> list[str]:

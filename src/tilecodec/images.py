@@ -63,6 +63,25 @@ def load_image(path) -> np.ndarray:
         raise ImageError(f"{path}: cannot read image ({exc})") from None
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".tif", ".tiff")
+
+
+def find_images(folders, recursive: bool = True) -> list[Path]:
+    """The image files (by suffix, ``IMAGE_SUFFIXES``) in ``folders`` (a folder or a list of
+    them), searched recursively unless ``recursive=False``; sorted, so that every run sees
+    the same order. FileNotFoundError if a folder is missing or none holds an image."""
+    folders = [folders] if isinstance(folders, (str, Path)) else list(folders)
+    files = []
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: not a directory")
+        found = folder.rglob("*") if recursive else folder.iterdir()
+        files += [p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    if not files:
+        raise FileNotFoundError(f"no images found in {', '.join(map(str, folders))}")
+    return sorted(files)
+
+
 def save_image(array: np.ndarray, path) -> None:
     """Write an array to ``path`` (format from the extension) through a temporary file."""
     fmt = Image.registered_extensions().get(Path(path).suffix.lower())

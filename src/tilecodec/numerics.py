@@ -9,31 +9,108 @@ side by side, one per Python thread (``entropy_map``).
 """
 
 import ctypes
+import json
 import os
 import platform
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 import torch
+
+from .files import atomic_write
 
 ENTROPY_THREADS = 1
 
 
 PRECISIONS = ("bf16", "float32", "reference")
+BF16_MARGIN = 0.9  # bf16 must take at most this share of float32's time to be chosen
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _machine_key() -> str:
+    return f"{cpu_name()}|torch {torch.__version__}|{torch.backends.cpu.get_cpu_capability()}"
+
+
+def _cache_file() -> Path:
+    root = os.environ.get("TILECODEC_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tilecodec")
+    return Path(root) / "precision.json"
+
+
+def measure_bf16(runs: int = 4) -> tuple[float, float]:
+    """Best seconds of one synthesis stage (a 5x5 stride-2 transposed convolution and an
+    inverse GDN, 96 channels, 24x24 -> 48x48) in float32 and under bf16 autocast, both
+    channels_last, on this machine's current torch thread setting."""
+    from .layers import GDN, deconv
+
+    torch.manual_seed(0)
+    stage = torch.nn.Sequential(deconv(96, 96), GDN(96, inverse=True)).eval()
+    x = torch.randn(1, 96, 24, 24).contiguous(memory_format=torch.channels_last)
+    best = []
+    with torch.no_grad():
+        for bf16 in (False, True):
+            times = []
+            for _ in range(runs + 1):  # the first run warms the kernels up
+                t = time.perf_counter()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    stage(x)
+                times.append(time.perf_counter() - t)
+            best.append(min(times[1:]))
+    return best[0], best[1]
 
 
 def bf16_pays() -> bool:
-    """Whether bf16 transforms should be used on this CPU: only with AMX tiles (measured
-    rule: docs/design.md). TILECODEC_BF16=1 or 0 overrides the detection."""
+    """Whether bf16 autocast makes transforms faster on this machine, decided by measuring
+    (``measure_bf16``) once per CPU model, torch version and kernel capability and cached in
+    ``~/.cache/tilecodec/precision.json`` (``TILECODEC_CACHE`` or ``XDG_CACHE_HOME`` move
+    it). ``TILECODEC_BF16=1`` or ``0`` decides instead."""
     forced = os.environ.get("TILECODEC_BF16")
     if forced in ("0", "1"):
         return forced == "1"
-    return bool(getattr(getattr(torch, "cpu", None), "_is_amx_tile_supported", lambda: False)())
+    key, path = _machine_key(), _cache_file()
+    with _DECISION_LOCK:
+        if key in _DECISIONS:
+            return _DECISIONS[key]
+        try:
+            cached = json.loads(path.read_text())
+        except (OSError, ValueError):
+            cached = {}
+        if isinstance(cached, dict) and isinstance(cached.get(key), dict) and "bf16" in cached[key]:
+            decision = bool(cached[key]["bf16"])
+        else:
+            float32, bf16 = measure_bf16()
+            decision = bf16 <= BF16_MARGIN * float32
+            cached = cached if isinstance(cached, dict) else {}
+            cached[key] = {"bf16": decision, "float32_s": round(float32, 6), "bf16_s": round(bf16, 6)}
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(path, [json.dumps(cached, indent=1, sort_keys=True).encode()])
+            except OSError:
+                pass  # an unwritable cache: measure again next time
+        _DECISIONS[key] = decision
+        return decision
+
+
+_DECISIONS: dict[str, bool] = {}
+_DECISION_LOCK = threading.Lock()
 
 
 def default_precision() -> str:
-    """The transform precision a model gets at load time on this machine."""
+    """The transform precision a model gets at load time on this machine: "bf16" where
+    ``bf16_pays``, else "float32"."""
     return "bf16" if bf16_pays() else "float32"
 
 

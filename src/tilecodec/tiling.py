@@ -65,7 +65,6 @@ class Patch:
     y0: int
     x1: int
     y1: int
-    row: int
 
     @property
     def size(self) -> tuple[int, int]:
@@ -81,7 +80,7 @@ class PatchGrid:
         self.ys = spans(height, patch, overlap, multiple)
         self.wx = span_weights(self.xs, overlap)
         self.wy = span_weights(self.ys, overlap)
-        self.patches = [Patch(r * len(self.xs) + c, x0, y0, x1, y1, r)
+        self.patches = [Patch(r * len(self.xs) + c, x0, y0, x1, y1)
                         for r, (y0, y1) in enumerate(self.ys) for c, (x0, x1) in enumerate(self.xs)]
 
     def __len__(self) -> int:

@@ -23,10 +23,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from .. import images
 from ..metrics import bpp, ms_ssim, ms_ssim_db, psnr, psnr_y
+from ..search import absolute, closest, relative, search
 from .codecs import BenchCodec, get_codec
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".tif", ".tiff"}
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,7 @@ class BenchImage:
 
 def find_images(folder) -> list[BenchImage]:
     """Every image file directly in ``folder``, sorted, with a content digest."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: not a directory")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"{folder}: no images")
+    files = images.find_images(folder, recursive=False)
     return [BenchImage(p.name, str(p), hashlib.sha1(p.read_bytes()).hexdigest()[:16]) for p in files]
 
 
@@ -195,44 +190,26 @@ def sweep(codec_names: list[str], images: list[BenchImage], cache: Cache, worker
 
 def match(codec: BenchCodec, image: np.ndarray, metric: str, target: float, tol: float,
           known: dict | None = None, max_steps: int = 14) -> tuple[dict, np.ndarray, list[dict]]:
-    """Bisect the codec's knob so that ``metric`` ("bpp" or "psnr_rgb") lands near ``target``
-    (relative tolerance ``tol`` for bpp, absolute dB for PSNR). ``known`` maps settings to
-    already measured points, which are reused. Returns the closest point, its decoded
-    pixels, and the points newly measured on the way."""
-    known = dict(known or {})
+    """Search the codec's knob (``search.search``, bisection) so that ``metric`` ("bpp" or
+    "psnr_rgb") lands near ``target`` (relative tolerance ``tol`` for bpp, absolute dB for
+    PSNR). ``known`` maps settings to already measured points, which are reused. Returns the
+    closest point, its decoded pixels, and the points newly measured on the way."""
+    points = dict(known or {})
     pixels, new = {}, []
+    distance = relative if metric == "bpp" else absolute
 
     def evaluate(setting):
-        setting = float(setting)
-        if setting not in known:
-            point, out = measure(codec, image, setting)
-            known[setting], pixels[setting] = point, out
-            new.append(point)
-        return known[setting]
-
-    def error(p):
-        return abs(p[metric] / target - 1) if metric == "bpp" else abs(p[metric] - target)
+        point, pixels[float(setting)] = measure(codec, image, float(setting))
+        points[float(setting)] = point
+        new.append(point)
+        return point[metric]
 
     lo, hi = codec.knob
-    best = min(known.values(), key=error, default=None)
-    for setting, p in known.items():  # narrow the bracket with what is already measured
-        if p[metric] < target:
-            lo = max(lo, setting)
-        else:
-            hi = min(hi, setting)
-    for _ in range(max_steps):
-        if best is not None and error(best) <= tol:
-            break
-        if codec.integer and hi - lo <= 1:
-            best = min([p for p in (best, evaluate(lo), evaluate(hi)) if p is not None], key=error)
-            break
-        mid = int(round((lo + hi) / 2)) if codec.integer else (lo + hi) / 2
-        point = evaluate(mid)
-        best = point if best is None or error(point) < error(best) else best
-        lo, hi = (mid, hi) if point[metric] < target else (lo, mid)
-    setting = best["setting"]
+    trials = search(evaluate, lo, hi, target, distance, tol, integer=codec.integer,
+                    known={s: p[metric] for s, p in points.items()}, max_steps=max_steps)
+    setting = closest(trials, target, distance)[0]
     out = pixels[setting] if setting in pixels else measure(codec, image, setting)[1]
-    return best, out, new
+    return points[setting], out, new
 
 
 def default_workers() -> int:

@@ -55,10 +55,6 @@ class CdfTables(nn.Module):
         self.register_buffer("offset", torch.zeros(0, dtype=torch.int32))
         self._models = None
 
-    @property
-    def ready(self) -> bool:
-        return self.length.numel() > 0
-
     def set(self, rows: list[np.ndarray], offsets: list[int]) -> None:
         """Store quantized rows (each from ``quantize_pmf``) with the value of their symbol 0."""
         width = max(len(r) for r in rows)

@@ -15,7 +15,7 @@ from ..entropy import coder
 from ..entropy.gaussian import SCALE_MIN
 from ..entropy.paths import FIXED_POINT
 from ..images import to_tensor
-from .data import find_images
+from ..images import find_images
 
 FLOOR_GRID = tuple(SCALE_MIN * 1.1 ** k for k in range(17))  # 0.11 .. 0.50
 

@@ -1,26 +1,16 @@
-"""Training crops from image folders (searched recursively; JPEG, PNG, WebP).
+"""Training crops from image folders (searched recursively, ``images.find_images``).
 
 Images are decoded once into memory. Each sample is a random crop, optionally from a
 randomly downscaled region (which also removes JPEG blocking), randomly flipped.
 Grayscale becomes RGB; images smaller than the crop are upscaled.
 """
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp"}
-
-
-def find_images(folders) -> list[Path]:
-    """All image files under ``folders``, sorted for reproducibility."""
-    files = [p for f in folders for p in Path(f).rglob("*") if p.suffix.lower() in EXTENSIONS]
-    if not files:
-        raise FileNotFoundError(f"no images found under {', '.join(map(str, folders))}")
-    return sorted(files)
+from ..images import find_images
 
 
 class RandomCrops(Dataset):

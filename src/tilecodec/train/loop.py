@@ -1,4 +1,4 @@
-"""Rate-distortion training: resumable, time-boxed, bf16 where native, DDP under torchrun.
+"""Rate-distortion training: resumable, time-boxed, bf16 where it is faster, DDP under torchrun.
 
 Loss: ``lmbda * D + bpp`` (Ballé et al.; see ``losses``); the factorized densities'
 quantile (aux) loss has its own optimizer. With ``lmbdas`` (gain units, one model for
@@ -56,7 +56,7 @@ class TrainConfig:
     anneal_by_deadline: bool = False  # cosine decay reaches its floor by --max-minutes even if steps remain
     clip: float = 1.0
     checkpoint_every_s: float = 300.0
-    bf16: bool | None = None  # bf16 autocast; None: on GPUs and on CPUs with AMX
+    bf16: bool | None = None  # bf16 autocast; None: on GPUs and where numerics.bf16_pays measures a gain
     workers: int = 1
     seed: int = 0
     init: str | None = None  # start from these weights (a .safetensors file or a zoo model name)
@@ -272,7 +272,7 @@ class Evaluator:
     """Codes held-out images with real bitstreams (actual bpp, PSNR, MS-SSIM) and logs them."""
 
     def __init__(self, cfg: TrainConfig, path: Path, resume: bool):
-        from .data import find_images
+        from ..images import find_images
 
         self.cfg = cfg
         self.images = [np.asarray(Image.open(p).convert("RGB")) for p in find_images([cfg.eval_data])[: cfg.eval_images]]
