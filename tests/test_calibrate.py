@@ -12,6 +12,7 @@ from tilecodec.models import build
 from tilecodec.entropy.paths import FIXED_POINT, FLOAT64, floor_scales
 from tilecodec.errors import BitstreamError
 from tilecodec.rate import RatePoint
+from tilecodec.train.export import export
 from tilecodec.train.calibrate import calibrate_scale_floors, coded_y_bytes, sample_crops
 
 
@@ -79,12 +80,9 @@ def test_calibration_picks_the_smallest_coded_size_per_level(small_photo):
 EXPORT = """
 import sys
 from pathlib import Path
-import tilecodec
-from tilecodec import zoo
 from tilecodec.train.export import export
 out = Path(sys.argv[1])
-zoo.WEIGHTS_DIR, zoo.REGISTRY = out, out / "zoo.json"
-print(export(out / "run.pt", "tiny", calibrate=[out / "photos"], calibrate_images=1).sha256)
+print(export(out / "run.pt", "tiny", calibrate=[out / "photos"], calibrate_images=1, out=out / "models").sha256)
 """
 
 
@@ -105,9 +103,19 @@ def test_export_calibrates_and_writes_the_same_file_every_time(tmp_path, monkeyp
     shas = [subprocess.run([sys.executable, "-c", EXPORT, str(tmp_path)], check=True, capture_output=True,
                            text=True).stdout.split()[-1] for _ in range(4)]
     assert len(set(shas)) == 1, shas  # without care, safetensors orders metadata keys at random
-    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path)
-    monkeypatch.setattr(zoo, "REGISTRY", tmp_path / "zoo.json")
-    loaded, _ = zoo.load_model("tiny")
+    bundled_registry = zoo.REGISTRY.read_bytes()
+    monkeypatch.setenv("TILECODEC_MODELS", str(tmp_path / "models"))  # the user model directory
+    loaded, entry = zoo.load_model("tiny")
+    assert entry.sha256 == shas[0] and not entry.bundled
+    assert zoo.entry(str(tmp_path / "models" / "tiny.safetensors")) == entry  # by path too
+    assert zoo.REGISTRY.read_bytes() == bundled_registry  # the bundled zoo is never edited
+    codec = tilecodec.load("tiny", shared=False)
+    data = codec.compress(small_photo, quality=60)
+    assert tilecodec.info(data).model_hash == shas[0][:8]
+    by_path = tilecodec.load(str(tmp_path / "models" / "tiny.safetensors"), shared=False)
+    assert by_path.decompress(data).shape == small_photo.shape
+    with pytest.raises(tilecodec.ModelError, match="bundled"):
+        export(tmp_path / "run.pt", zoo.DEFAULT_MODEL, out=tmp_path)
     model.eval().update_tables()
     calibrate_scale_floors(model, sample_crops([photos], 1))
     assert torch.equal(loaded.latent_codec.y.gaussian.scale_floors, model.latent_codec.y.gaussian.scale_floors)

@@ -247,7 +247,8 @@ _CACHE: dict[str, Codec] = {}
 
 
 def load(name: str | None = None, shared: bool = True) -> Codec:
-    """The bundled model ``name`` (default: the zoo's default), loaded once per process;
+    """The model ``name`` (default ``ckbd-mse``): a bundled model, a user model's name, or the
+    path of a model's ``.safetensors`` file (``zoo.entry``), loaded once per process;
     ``shared=False``: a private copy, loaded anew, whose model the caller may change."""
     name = name or zoo.DEFAULT_MODEL
     if name not in _CACHE or not shared:

@@ -98,9 +98,14 @@ def cmd_info(args) -> None:
 def cmd_models(args) -> None:
     from . import zoo
 
-    for name, e in zoo.registry().items():
-        mark = " (default)" if name == zoo.DEFAULT_MODEL else ""
-        print(f"{name}{mark}: {e.architecture} {e.config}, {e.description}")
+    rows = [("model", "architecture", "trained for", "levels", "MB", "where")]
+    for name, e in sorted(zoo.registry().items(), key=lambda kv: (not kv[1].bundled, kv[0])):
+        size = e.path.stat().st_size / 1e6 if e.path.exists() else float("nan")
+        rows.append((name + (" (default)" if name == zoo.DEFAULT_MODEL else ""), e.architecture, e.distortion,
+                     str(len(e.config.get("lmbdas", [])) or "-"), f"{size:.1f}", "bundled" if e.bundled else str(e.folder)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
 
 
 def cmd_demo(args) -> None:
@@ -131,8 +136,8 @@ def cmd_export(args) -> None:
     from .train import export
 
     e = export(Path(args.checkpoint), args.name, args.description, calibrate=args.calibrate,
-               calibrate_images=args.calibrate_images, log=print)
-    print(f"exported {e.name}: {e.file} sha256 {e.sha256[:16]}...")
+               calibrate_images=args.calibrate_images, log=print, out=args.out, bundle=args.bundle)
+    print(f"exported {e.name}: {e.path} sha256 {e.sha256[:16]}...")
 
 
 def cmd_bench(args) -> None:
@@ -163,7 +168,7 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compress", help="image -> .tlc file")
     c.add_argument("input")
     c.add_argument("-o", "--output", required=True)
-    c.add_argument("--model", default=None, help="model name (see `tilecodec models`)")
+    c.add_argument("--model", default=None, help="model name (see `tilecodec models`) or path of a model's .safetensors file (default ckbd-mse)")
     c.add_argument("--quality", type=float, default=75, help="0-100, higher is better (default 75)")
     c.add_argument("--bpp", type=float, default=None,
                    help="aim at this many bits per pixel (within 2%%) instead of a quality")
@@ -247,9 +252,14 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--points", type=int, default=None, help="use only this many settings of each codec's sweep")
     b.set_defaults(run=cmd_bench)
 
-    e = sub.add_parser("export", help="turn a checkpoint into a bundled model")
-    e.add_argument("checkpoint")
-    e.add_argument("name")
+    e = sub.add_parser("export", help="turn a training checkpoint into a model (NAME.safetensors + NAME.json)")
+    e.add_argument("checkpoint", help="checkpoint written by tilecodec train")
+    e.add_argument("name", help="model name (files name their model by it and by its weights' hash)")
+    e.add_argument("--out", default=None, metavar="DIR",
+                   help="folder to write to (default: the user model directory, $TILECODEC_MODELS or "
+                        "~/.local/share/tilecodec/models, where --model finds it by name)")
+    e.add_argument("--bundle", action="store_true",
+                   help="write into the package's bundled zoo instead (for maintainers)")
     e.add_argument("--description", default="")
     e.add_argument("--calibrate", nargs="+", metavar="DIR",
                    help="calibrate the per-level scale floors on crops from these image folders")

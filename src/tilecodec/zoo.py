@@ -1,18 +1,26 @@
-"""Bundled models: name -> architecture, config, safetensors file and SHA-256.
+"""Models: the bundled zoo (read-only, inside the package) and the user's own models.
 
-The registry lives in ``weights/zoo.json`` so that ``export`` can add to it. A model
-is identified in bitstreams by its name plus the first 8 hex digits of the SHA-256 of
-its weights file: a file made with other weights under the same name is refused.
+Bundled models are registered in ``weights/zoo.json``. A user's models (``tilecodec export``)
+live outside the package, in the user model directory (``$TILECODEC_MODELS``, else
+``$XDG_DATA_HOME/tilecodec/models``, else ``~/.local/share/tilecodec/models``) or any folder,
+each as ``NAME.safetensors`` with its entry in ``NAME.json`` beside it. ``entry`` takes a
+bundled name, a user model's name, or the path of such a ``.safetensors`` file.
+
+A model is identified in bitstreams by its name plus the first 8 hex digits of the SHA-256 of
+its weights file: a file made with other weights under the same name is refused, and a file
+of a user model decodes wherever that model's weights are.
 """
 
 import hashlib
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
 from .errors import ModelError
+from .files import atomic_write
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 REGISTRY = WEIGHTS_DIR / "zoo.json"
@@ -28,28 +36,76 @@ class ZooEntry:
     sha256: str
     description: str = ""
     distortion: str = "mse"  # the training distortion ("mse" or "ms-ssim"), for latent refinement
+    folder: Path = field(default=WEIGHTS_DIR, compare=False)  # where ``file`` is
 
     @property
     def path(self) -> Path:
-        return WEIGHTS_DIR / self.file
+        return Path(self.folder) / self.file
 
     @property
     def short_hash(self) -> str:
         return self.sha256[:8]
 
+    @property
+    def bundled(self) -> bool:
+        return Path(self.folder) == WEIGHTS_DIR
 
-def registry() -> dict[str, ZooEntry]:
-    """All registered models, by name."""
+    def fields(self) -> dict:
+        """The entry as stored in a registry (without its folder)."""
+        out = asdict(self)
+        del out["name"], out["folder"]
+        return out
+
+
+def user_dir() -> Path:
+    """The user model directory (see the module docstring)."""
+    if os.environ.get("TILECODEC_MODELS"):
+        return Path(os.environ["TILECODEC_MODELS"])
+    data = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(data) / "tilecodec" / "models"
+
+
+def _read_entry(sidecar: Path) -> ZooEntry:
+    try:
+        fields = json.loads(sidecar.read_text())
+        return ZooEntry(name=sidecar.stem, folder=sidecar.parent, **fields)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelError(f"{sidecar}: not a tilecodec model entry ({exc})") from None
+
+
+def bundled() -> dict[str, ZooEntry]:
+    """The bundled models, by name."""
     if not REGISTRY.exists():
         return {}
     return {name: ZooEntry(name=name, **fields) for name, fields in json.loads(REGISTRY.read_text()).items()}
 
 
+def user_models() -> dict[str, ZooEntry]:
+    """The models in the user model directory, by name."""
+    folder = user_dir()
+    if not folder.is_dir():
+        return {}
+    return {p.stem: _read_entry(p) for p in sorted(folder.glob("*.json")) if p.with_suffix(".safetensors").exists()}
+
+
+def registry() -> dict[str, ZooEntry]:
+    """Every model ``entry`` finds by name: the bundled ones, then the user's."""
+    return {**user_models(), **bundled()}
+
+
 def entry(name: str) -> ZooEntry:
-    """The registry entry for ``name``, or ModelError."""
+    """The entry for a model name or the path of a model's ``.safetensors`` file; ModelError
+    if there is none."""
+    if str(name).endswith(".safetensors"):
+        path = Path(name)
+        if not path.exists():
+            raise ModelError(f"{path}: no such model file")
+        if not path.with_suffix(".json").exists():
+            raise ModelError(f"{path}: its entry {path.with_suffix('.json').name} is missing beside it")
+        return _read_entry(path.with_suffix(".json"))
     models = registry()
     if name not in models:
-        raise ModelError(f"unknown model {name!r}; bundled models: {', '.join(sorted(models)) or 'none'}")
+        raise ModelError(f"unknown model {name!r}; models: {', '.join(sorted(models)) or 'none'}")
     return models[name]
 
 
@@ -68,12 +124,16 @@ def tensors_hash(state: dict) -> str:
 
 
 def register(entry: ZooEntry) -> None:
-    """Add or replace ``entry`` in the registry file (used by export)."""
-    data = json.loads(REGISTRY.read_text()) if REGISTRY.exists() else {}
-    data[entry.name] = {"architecture": entry.architecture, "config": entry.config, "file": entry.file,
-                        "sha256": entry.sha256, "description": entry.description,
-                        "distortion": entry.distortion}
-    REGISTRY.write_text(json.dumps(dict(sorted(data.items())), indent=2) + "\n")
+    """Add or replace ``entry``: in the bundled registry when its file is in the package's
+    weights folder (maintainers replacing a bundled model), else as ``NAME.json`` beside its
+    file."""
+    if entry.bundled:
+        data = json.loads(REGISTRY.read_text()) if REGISTRY.exists() else {}
+        data[entry.name] = entry.fields()
+        atomic_write(REGISTRY, [(json.dumps(dict(sorted(data.items())), indent=2) + "\n").encode()])
+    else:
+        sidecar = entry.path.with_suffix(".json")
+        atomic_write(sidecar, [(json.dumps(entry.fields(), indent=2) + "\n").encode()])
 
 
 def load_model(name: str):

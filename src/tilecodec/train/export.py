@@ -1,11 +1,15 @@
-"""Turn a training checkpoint into a bundled model: safetensors weights with their
-integer CDF tables, plus a checksummed entry in the zoo registry."""
+"""Turn a training checkpoint into a model: safetensors weights with their integer CDF
+tables, plus a checksummed entry (``zoo``): a user model by default, a bundled one for
+maintainers (``bundle=True``)."""
 
 import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save
+
+from ..errors import ModelError
+from ..files import atomic_write
 
 from .. import zoo
 from ..models import build
@@ -14,11 +18,19 @@ from .loop import model_config
 
 
 def export(checkpoint: Path, name: str, description: str = "", calibrate=None, calibrate_images: int = 16,
-           log=lambda msg: None) -> zoo.ZooEntry:
+           log=lambda msg: None, out=None, bundle: bool = False) -> zoo.ZooEntry:
     """Build the tables from the checkpoint's densities, optionally calibrate the scale
     floors on ``calibrate_images`` crops from the ``calibrate`` folders (use training data,
-    never the evaluation set), write ``weights/NAME.safetensors`` (overwriting any earlier
-    export of that name) and register it."""
+    never the evaluation set), and write ``NAME.safetensors`` and its entry ``NAME.json`` to
+    ``out`` (default: the user model directory, ``zoo.user_dir()``), overwriting an earlier
+    export of that name there. ``bundle``: write into the package's own zoo instead (for
+    replacing a bundled model). A user model may not take a bundled model's name."""
+    if not bundle and name in zoo.bundled():
+        raise ModelError(f"{name!r} is a bundled model's name; export under another name")
+    if not name or "/" in name or name.startswith("."):
+        raise ModelError(f"{name!r} is not a valid model name")
+    folder = zoo.WEIGHTS_DIR if bundle else Path(out) if out is not None else zoo.user_dir()
+    folder.mkdir(parents=True, exist_ok=True)
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = state["config"]
     config = model_config(cfg)
@@ -28,15 +40,14 @@ def export(checkpoint: Path, name: str, description: str = "", calibrate=None, c
     if calibrate:
         for r in calibrate_scale_floors(model, sample_crops(calibrate, calibrate_images)):
             log(f"quality {r['quality']:5.1f}: scale floor {r['floor']:.3f}, y {r['saved']:.2%} smaller than at 0.11")
-    path = zoo.WEIGHTS_DIR / f"{name}.safetensors"
+    path = folder / f"{name}.safetensors"
     tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_suffix(".tmp")
     # one metadata key: safetensors writes several in varying order, which changed the file's
     # hash (the model id in every .tlc header) on each export of the same weights
-    save_file(tensors, tmp, metadata={"export": json.dumps({"architecture": cfg["architecture"], "step": state["step"]})})
-    tmp.replace(path)
+    atomic_write(path, [save(tensors, metadata={"export": json.dumps({"architecture": cfg["architecture"],
+                                                                        "step": state["step"]})})])
     entry = zoo.ZooEntry(name=name, architecture=cfg["architecture"], config=config, file=path.name,
                          sha256=zoo.sha256_file(path), description=description,
-                         distortion=cfg.get("distortion", "mse"))
+                         distortion=cfg.get("distortion", "mse"), folder=folder)
     zoo.register(entry)
     return entry
