@@ -1,9 +1,15 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 # Every test process (and the subprocesses tests start) runs the transforms in float32, so
 # that pixels compare across processes and kernel settings; the measured bf16 rule has its
 # own tests (test_determinism.py).
 os.environ["TILECODEC_BF16"] = "0"
+# Models the tests export go to a folder of their own, never to the user's model directory.
+os.environ["TILECODEC_MODELS"] = tempfile.mkdtemp(prefix="tilecodec-test-models-")
+atexit.register(shutil.rmtree, os.environ["TILECODEC_MODELS"], True)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -141,3 +141,67 @@ def test_the_cli_reference_is_generated_from_the_parser(monkeypatch):
     spec.loader.exec_module(make_cli)
     monkeypatch.setenv("COLUMNS", "100")
     assert (docs / "cli.md").read_text() == make_cli.reference(), "run python docs/make_cli.py"
+
+
+def _main(capsys, *args):
+    """``tilecodec ARGS`` in this process: (exit status, stdout, stderr)."""
+    from tilecodec.cli import main
+
+    status = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def test_output_paths_are_checked_before_any_work(tmp_path, image_file, capsys):
+    tlc = tmp_path / "a.tlc"
+    status, _, err = _main(capsys, "compress", image_file, "-o", tmp_path / "a.png")
+    assert status == 1 and "must end in .tlc" in err
+    (tmp_path / "dir.tlc").mkdir()
+    status, _, err = _main(capsys, "compress", image_file, "-o", tmp_path / "dir.tlc", "--force")
+    assert status == 1 and f"{tmp_path / 'dir.tlc'}: is a directory" in err and ".tmp" not in err
+    status, _, err = _main(capsys, "compress", image_file, "-o", tlc, "--quality", 50, "--bpp", 0.3)
+    assert status == 1 and "not both" in err
+    assert _main(capsys, "compress", image_file, "-o", tlc)[0] == 0
+    status, _, err = _main(capsys, "decompress", tlc, "-o", tmp_path / "a.jpg")
+    assert status == 1 and "--lossy" in err and not (tmp_path / "a.jpg").exists()
+    assert _main(capsys, "decompress", tlc, "-o", tmp_path / "a.jpg", "--lossy")[0] == 0
+    status, _, err = _main(capsys, "decompress", tlc, "-o", tmp_path / "r.png", "--region", "-10,-10,50,50")
+    assert status == 1 and "region -10,-10,50,50 is not inside" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "a.tlc", "dir.tlc"]
+
+
+def test_outputs_get_normal_permissions_and_force_keeps_the_mode(tmp_path, image_file, capsys):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert _main(capsys, "compress", image_file, "-o", tmp_path / "a.tlc")[0] == 0
+        assert stat.S_IMODE((tmp_path / "a.tlc").stat().st_mode) == 0o644
+        (tmp_path / "a.tlc").chmod(0o600)
+        assert _main(capsys, "compress", image_file, "-o", tmp_path / "a.tlc", "--force", "--quality", 10)[0] == 0
+        assert stat.S_IMODE((tmp_path / "a.tlc").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_truncated_files_usage_errors_version_and_help(tmp_path, capsys):
+    import argparse
+
+    from tilecodec import __version__
+    from tilecodec.cli import parser
+
+    (tmp_path / "t.tlc").write_bytes(b"\x89TLC")
+    status, _, err = _main(capsys, "info", tmp_path / "t.tlc")
+    assert status == 1 and "truncated" in err
+    with pytest.raises(SystemExit) as exit_:
+        _main(capsys, "compress", "--no-such-option")
+    assert exit_.value.code == 2 and "tilecodec: error:" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        _main(capsys, "--version")
+    assert exit_.value.code == 0 and __version__ in capsys.readouterr().out
+    for action in parser()._actions:
+        subs = action.choices.values() if isinstance(action, argparse._SubParsersAction) else []
+        for sub in subs:
+            for a in sub._actions:
+                assert a.help, f"{sub.prog} {a.dest} has no help text"

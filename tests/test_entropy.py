@@ -17,8 +17,11 @@ _gaussian = GaussianConditional()
 _gaussian.update_tables()
 
 
+BOUND = _gaussian.tables.value_bound()
+
+
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(-coder.MAX_SYMBOL, coder.MAX_SYMBOL), st.integers(0, 63)), min_size=0, max_size=300))
+@given(st.lists(st.tuples(st.integers(-BOUND, BOUND), st.integers(0, 63)), min_size=0, max_size=300))
 def test_values_survive_coding_exactly_including_far_tails(pairs):
     values = np.array([p[0] for p in pairs], dtype=np.int64)
     indexes = np.array([p[1] for p in pairs], dtype=np.int64)
@@ -28,19 +31,43 @@ def test_values_survive_coding_exactly_including_far_tails(pairs):
 
 def test_encoder_refuses_values_it_could_not_decode():
     indexes = np.zeros(3, dtype=np.int64)
-    for bad in ([0.0, np.nan, 1.0], [0.0, np.inf, 1.0], [0.0, 0.5, 1.0], [0, coder.MAX_SYMBOL + 1, 0]):
+    for bad in ([0.0, np.nan, 1.0], [0.0, np.inf, 1.0], [0.0, 0.5, 1.0], [0, BOUND + 1, 0]):
         with pytest.raises(FloatingPointError):
             coder.encode(np.array(bad), indexes, _gaussian.tables)
     with pytest.raises(ValueError):
         coder.encode(np.zeros(3), np.array([0, -1, 0]), _gaussian.tables)
 
 
-def test_decoder_rejects_escape_values_out_of_range():
+def _escape_varint(z: int) -> bytes:
+    """The varint bytes of a zigzagged value ``z`` (any size, as a forger would write them)."""
+    out = bytearray()
+    while z >= 0x80:
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+    return bytes(out + bytes([z]))
+
+
+@pytest.mark.parametrize("value", [BOUND + 1, -BOUND - 1, 2 ** 24, -2 ** 21, 2 ** 63, -2 ** 63, 2 ** 64 - 1, 2 ** 69])
+def test_decoder_rejects_escape_values_out_of_range(value):
+    """Escapes are bounded by what the tables could ever need (a small multiple of their
+    largest value; real latents stay far inside), not by 64-bit integers."""
     data = coder.encode(np.array([5000]), np.array([0]), _gaussian.tables)
     n_words = int.from_bytes(data[4:8], "little")
-    forged = data[: 8 + 4 * n_words] + coder._varints(np.array([2 ** 40]))
+    zigzag = 2 * value if value >= 0 else -2 * value - 1
+    forged = data[: 8 + 4 * n_words] + _escape_varint(zigzag)
     with pytest.raises(BitstreamError, match="out of range"):
         coder.decode(forged, np.array([0]), _gaussian.tables)
+    assert 1000 < BOUND < 2 ** 24
+
+
+def test_a_stream_too_short_for_its_symbols_is_refused_before_decoding():
+    indexes = np.zeros(200000, dtype=np.int64)  # the narrowest row: each symbol costs at least 6.6e-5 bits
+    data = coder.encode(np.zeros(200000), indexes, _gaussian.tables)
+    coder.decode(data, indexes, _gaussian.tables)  # the real stream decodes
+    rows = np.full(200000, 63)  # the widest row: each symbol costs at least ~11 bits
+    forged = coder._index_check(rows) + data[4:]
+    with pytest.raises(BitstreamError, match="cannot hold"):
+        coder.decode(forged, rows, _gaussian.tables)
 
 
 def test_a_decoder_that_computes_one_index_differently_gets_an_error_not_wrong_values():
@@ -96,7 +123,7 @@ def test_factorized_latent_round_trip_is_exact():
     codec = FactorizedLatentCodec(4).eval()
     codec.density.update_tables()
     z = torch.randn(1, 4, 6, 3) * 5
-    z[0, 0, 0, 0] = 1e4  # far outside the learned support: escape-coded
+    z[0, 0, 0, 0] = codec.density.tables.value_bound()  # far outside the learned support: escape-coded
     strings, z_hat = codec.compress(z)
     torch.testing.assert_close(codec.decompress(strings, (6, 3)), z_hat, rtol=0, atol=0)
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from . import container, zoo
-from .errors import BitstreamError, ParameterError, TilecodecError
+from .errors import BitstreamError, BudgetError, ParameterError, TilecodecError
 from .images import as_array, to_array, to_tensor
 from .numerics import keep_freed_memory
 from .files import atomic_write
@@ -39,6 +39,24 @@ def patches_at_once(patch: int, max_memory: int | None, refine: int = 0) -> int:
     budget = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
     per_pixel = _BYTES_PER_REFINED_PIXEL if refine else _BYTES_PER_PATCH_PIXEL
     return int(max(1, min(16, budget // (per_pixel * patch * patch))))
+
+
+def _gb(n: float) -> str:
+    return f"{n / 2 ** 30:.2f} GB"
+
+
+def check_budget(height: int, width: int, max_memory: int | None, refine: int = 0, decoding: bool = False) -> None:
+    """BudgetError unless one patch (or whole image) of ``height`` x ``width`` padded pixels
+    fits the transforms' working-memory budget ``max_memory`` (1 GB by default)."""
+    budget = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
+    need = (_BYTES_PER_REFINED_PIXEL if refine else _BYTES_PER_PATCH_PIXEL) * height * width
+    if need > budget:
+        fix = (f"decode with a larger max_memory (--max-memory {-(-need // 2 ** 30)}G)" if decoding else
+               f"code it in patches (--patch {DEFAULT_PATCH if not refine else 512}) or allow more memory "
+               f"(--max-memory {-(-need // 2 ** 30)}G)")
+        raise BudgetError(f"{'decoding' if decoding else 'coding'} {width}x{height} pixels in one piece"
+                          f"{' with refinement' if refine else ''} needs about {_gb(need)} of working memory, "
+                          f"over the budget of {_gb(budget)}: {fix}")
 
 
 def _chunks(items: list, size: int):
@@ -77,10 +95,11 @@ class Codec:
 
     # -- encoding -------------------------------------------------------------------------
 
-    def plan(self, image, quality, patch=DEFAULT_PATCH, overlap=DEFAULT_OVERLAP, refine=0):
+    def plan(self, image, quality, patch=DEFAULT_PATCH, overlap=DEFAULT_OVERLAP, refine=0, max_memory=None):
         """Check the arguments of ``compress`` and lay out the file: (image as an array,
         quality as stored, patch grid or None for one whole-image patch, header).
-        ParameterError or ImageError for bad arguments."""
+        ParameterError or ImageError for bad arguments, BudgetError if one patch would not fit
+        ``max_memory``."""
         array = as_array(image)
         rate = self.model.rate_control.point(quality)
         if int(refine) != refine or refine < 0:
@@ -97,6 +116,8 @@ class Codec:
             raise ParameterError(f"patch {patch} is too small for overlap {overlap}")
         tiled = patch is not None and (width > patch or height > patch)
         grid = PatchGrid(width, height, int(patch), overlap, m) if tiled else None
+        side = (min(int(patch), height), min(int(patch), width)) if tiled else (height, width)
+        check_budget(-(-side[0] // m) * m, -(-side[1] // m) * m, max_memory, refine)
         quality = rate.quality
         header = container.Header(self.name, self.model_hash, width, height,
                                   1 if array.ndim == 2 else 3, float(quality), rate.step,
@@ -133,7 +154,7 @@ class Codec:
         """
         if bpp is not None:
             return self._fit_bpp(image, bpp, patch=patch, overlap=overlap, max_memory=max_memory, refine=refine)
-        array, quality, grid, header = self.plan(image, quality, patch, overlap, refine)
+        array, quality, grid, header = self.plan(image, quality, patch, overlap, refine, max_memory)
         return container.pack(header, list(self._sections(array, quality, grid, max_memory, refine)))
 
     def _fit_bpp(self, image, bpp: float, tolerance: float = 0.02, **options) -> bytes:
@@ -170,7 +191,7 @@ class Codec:
             data = self.compress(image, patch=patch, overlap=overlap, max_memory=max_memory, bpp=bpp, refine=refine)
             atomic_write(path, [data])
             return len(data)
-        array, quality, grid, header = self.plan(image, quality, patch, overlap, refine)
+        array, quality, grid, header = self.plan(image, quality, patch, overlap, refine, max_memory)
         return container.write_stream(path, header, self._sections(array, quality, grid, max_memory, refine))
 
     # -- decoding -------------------------------------------------------------------------
@@ -208,6 +229,15 @@ class Codec:
         """
         header, table, grid = self._check(data)
         box = self._region(header, region)
+        m = self.model.size_multiple
+        side = (min(header.patch, header.height), min(header.patch, header.width)) if grid else (header.height, header.width)
+        check_budget(-(-side[0] // m) * m, -(-side[1] // m) * m, max_memory, decoding=True)
+        try:
+            return self._decode(data, header, table, grid, box, max_memory)
+        except FloatingPointError:
+            raise BitstreamError("corrupt latent data: the decoded latent drives the synthesis out of range") from None
+
+    def _decode(self, data, header, table, grid, box, max_memory) -> np.ndarray:
         path = container.entropy_path(header.version)
         n = self.model.latent_codec.num_strings
         m = self.model.size_multiple

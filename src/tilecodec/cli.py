@@ -1,22 +1,39 @@
-"""Command-line interface: argument parsing and printing only; the work is in the API."""
+"""Command-line interface: argument parsing and printing only; the work is in the API.
+
+Exit status: 0 on success, 1 for every error (one line on stderr), 2 for usage errors
+(unknown options, missing arguments), 130 when interrupted.
+"""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from .api import DEFAULT_OVERLAP, DEFAULT_PATCH
-from .errors import TilecodecError
+from .errors import ParameterError, TilecodecError
 from .tiling import OVERLAPS
 
+LOSSLESS = (".png", ".bmp", ".ppm", ".pgm", ".pnm", ".tif", ".tiff")
+LOSSY = (".jpg", ".jpeg", ".webp")
 
-def _out_path(args, source: Path) -> Path:
+
+def _out_path(args, source: Path, suffixes: tuple, what: str) -> Path:
+    """The checked output path, before any work: its suffix, its folder, not the input, not
+    a directory, not an existing file without --force."""
     out = Path(args.output)
+    if out.suffix.lower() not in suffixes:
+        raise ParameterError(f"{out}: {what} output must end in {', '.join(suffixes)}")
+    if out.is_dir():
+        raise TilecodecError(f"{out}: is a directory")
     if out.exists() and source.exists() and out.resolve() == source.resolve():
         raise TilecodecError(f"{out}: output would overwrite the input")
     if out.exists() and not args.force:
         raise TilecodecError(f"{out}: already exists (use --force to overwrite)")
-    if not out.parent.is_dir():
-        raise TilecodecError(f"{out.parent}: no such directory")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise TilecodecError(f"{folder}: no such directory")
+    if not os.access(folder, os.W_OK):
+        raise TilecodecError(f"{folder}: not writable")
     return out
 
 
@@ -55,10 +72,13 @@ def cmd_compress(args) -> None:
     from .images import load_image
     from .metrics import bpp
 
+    if args.bpp is not None and args.quality is not None:
+        raise ParameterError("give --quality or --bpp, not both")
     source = Path(args.input)
-    out = _out_path(args, source)
+    out = _out_path(args, source, (".tlc",), "compress")
     array = load_image(source)
-    size = load(args.model).compress_to_file(array, out, quality=args.quality, patch=_patch(args.patch),
+    quality = 75.0 if args.quality is None else args.quality
+    size = load(args.model).compress_to_file(array, out, quality=quality, patch=_patch(args.patch),
                                              overlap=args.overlap, max_memory=_memory(args.max_memory), bpp=args.bpp,
                                              refine=args.refine)
     h, w = array.shape[:2]
@@ -70,8 +90,9 @@ def cmd_decompress(args) -> None:
     from .api import read_file
     from .images import save_image
 
+    out = _out_path(args, Path(args.input), LOSSLESS + (LOSSY if args.lossy else ()),
+                    "decompress" if args.lossy else "decompress (lossless; --lossy allows JPEG and WebP)")
     data = read_file(args.input)
-    out = _out_path(args, Path(args.input))
     header = info(data)
     region = _region(args.region)
     array = load(header.model).decompress(data, region=region, max_memory=_memory(args.max_memory))
@@ -86,12 +107,16 @@ def cmd_info(args) -> None:
     data = read_file(args.input)
     header, sections = container.unpack(data)
     pixels = header.width * header.height
+    sizes = [len(s) for s in sections]
+    layout = f"{header.patch} px, overlap {header.overlap}" if header.patch else "whole image"
     print(f"format:    version {header.version}")
     print(f"model:     {header.model} ({header.model_hash})")
     print(f"size:      {header.width}x{header.height}, {header.channels} channel{'s' if header.channels > 1 else ''}")
     print(f"quality:   {header.quality:g} (step {header.step:.4f})")
-    print(f"patches:   {'whole image' if header.patch == 0 else f'{header.patch} px, overlap {header.overlap}'}")
-    print(f"sections:  {len(sections)} ({', '.join(str(len(s)) for s in sections)} bytes)")
+    print(f"patches:   {layout}")
+    shown = f"{', '.join(map(str, sizes))} bytes" if len(sizes) <= 6 else \
+        f"{min(sizes)} to {max(sizes)} bytes each, {sum(sizes)} in all"
+    print(f"sections:  {len(sections)} ({shown})")
     print(f"bytes:     {len(data)} ({8 * len(data) / pixels:.4f} bpp)")
 
 
@@ -162,51 +187,61 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="tilecodec", description="Learned image compression on the CPU.")
+    from . import __version__
+
+    p = _Parser(prog="tilecodec", description="Learned image compression on the CPU.",
+                epilog="Exit status: 0 on success, 1 for errors (one line on stderr), 2 for usage errors.")
+    p.add_argument("--version", action="version", version=f"tilecodec {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     c = sub.add_parser("compress", help="image -> .tlc file")
-    c.add_argument("input")
-    c.add_argument("-o", "--output", required=True)
+    c.add_argument("input", help="image file: 8-bit RGB or grayscale (PNG, JPEG, WebP, BMP, PPM, TIFF)")
+    c.add_argument("-o", "--output", required=True, help="the .tlc file to write")
     c.add_argument("--model", default=None, help="model name (see `tilecodec models`) or path of a model's .safetensors file (default ckbd-mse)")
-    c.add_argument("--quality", type=float, default=75, help="0-100, higher is better (default 75)")
+    c.add_argument("--quality", type=float, default=None, help="0-100, higher is better (default 75)")
     c.add_argument("--bpp", type=float, default=None,
-                   help="aim at this many bits per pixel (within 2%%) instead of a quality")
+                   help="aim at this many bits per pixel (within 2%%) instead of a quality (default: off)")
     c.add_argument("--patch", default=str(DEFAULT_PATCH),
                    help=f"patch size in pixels, a multiple of 64, or 'none' for the whole image (default {DEFAULT_PATCH})")
     c.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, choices=OVERLAPS,
                    help=f"overlap between patches in pixels (default {DEFAULT_OVERLAP})")
-    c.add_argument("--max-memory", default=None, help="memory for patches processed together, e.g. 512M")
+    c.add_argument("--max-memory", default=None,
+                   help="working-memory budget of the transforms, e.g. 512M or 2G (default 1G)")
     c.add_argument("--refine", type=int, default=0, metavar="STEPS",
-                   help="encoder-side latent refinement steps (fewer bits, much slower; e.g. 30)")
+                   help="encoder-side latent refinement steps (fewer bits, much slower; e.g. 30; default 0)")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
     c.set_defaults(run=cmd_compress)
 
     d = sub.add_parser("decompress", help=".tlc file -> image (PNG)")
-    d.add_argument("input")
-    d.add_argument("-o", "--output", required=True)
-    d.add_argument("--region", default=None, help="decode only this box: x,y,w,h")
-    d.add_argument("--max-memory", default=None, help="memory for patches processed together, e.g. 512M")
+    d.add_argument("input", help="the .tlc file to decode")
+    d.add_argument("-o", "--output", required=True,
+                   help=f"image to write: {', '.join(LOSSLESS)} (lossless), or with --lossy also {', '.join(LOSSY)}")
+    d.add_argument("--region", default=None, help="decode only this box: x,y,w,h (default: the whole image)")
+    d.add_argument("--max-memory", default=None,
+                   help="working-memory budget of the transforms, e.g. 512M or 2G (default 1G)")
+    d.add_argument("--lossy", action="store_true", help="allow a lossy output format (JPEG, WebP)")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
     d.set_defaults(run=cmd_decompress)
 
     i = sub.add_parser("info", help="print a .tlc file's header and sections")
-    i.add_argument("input")
+    i.add_argument("input", help="the .tlc file")
     i.set_defaults(run=cmd_info)
 
     sub.add_parser("models", help="list the bundled models").set_defaults(run=cmd_models)
 
     m = sub.add_parser("demo", help="code the bundled sample photo and compare with JPEG")
-    m.add_argument("--quality", type=float, default=75)
-    m.add_argument("--model", default=None)
+    m.add_argument("--quality", type=float, default=75, help="0-100 (default 75)")
+    m.add_argument("--model", default=None, help="model name (default ckbd-mse)")
     m.set_defaults(run=cmd_demo)
 
     t = sub.add_parser("train", help="train a model (resumable, time-boxed; run under torchrun for DDP)")
     t.add_argument("data", nargs="+", help="image folders, searched recursively")
-    t.add_argument("--checkpoint", required=True)
-    t.add_argument("--architecture", default="mean-scale-hyperprior")
-    t.add_argument("--N", type=int, default=128)
-    t.add_argument("--M", type=int, default=192)
+    t.add_argument("--checkpoint", required=True, help="checkpoint file, written atomically every 5 minutes")
+    t.add_argument("--architecture", default="mean-scale-hyperprior",
+                   help="mean-scale-hyperprior, checkerboard-hyperprior, scale-hyperprior or factorized-prior "
+                        "(default mean-scale-hyperprior)")
+    t.add_argument("--N", type=int, default=128, help="hidden channels (default 128)")
+    t.add_argument("--M", type=int, default=192, help="latent channels (default 192)")
     t.add_argument("--widths", type=int, nargs=3, default=None, metavar="C",
                    help="transform stage widths, full resolution inward (default N N N)")
     t.add_argument("--hyper-widths", type=int, nargs=2, default=None, metavar="C",
@@ -216,20 +251,20 @@ def parser() -> argparse.ArgumentParser:
                    help="variable rate: one gain-unit level per lambda, ascending")
     t.add_argument("--init-lmbda", type=float, default=0.025, help="lambda the --init weights were trained at")
     t.add_argument("--eval", default=None, help="held-out image folder coded with real bitstreams during training")
-    t.add_argument("--eval-every", type=int, default=1000)
+    t.add_argument("--eval-every", type=int, default=1000, help="steps between evaluations (default 1000)")
     t.add_argument("--workers", type=int, default=1, help="data-loading worker processes")
-    t.add_argument("--warmup", type=int, default=200)
-    t.add_argument("--distortion", choices=("mse", "ms-ssim"), default="mse")
+    t.add_argument("--warmup", type=int, default=200, help="linear learning-rate warm-up steps (default 200)")
+    t.add_argument("--distortion", choices=("mse", "ms-ssim"), default="mse", help="training distortion (default mse)")
     t.add_argument("--correlation", type=float, default=0.0,
                    help="alpha of the latent correlation loss (Ali et al., 2023); 0 = off")
     t.add_argument("--correlation-k", type=int, default=5, help="window of the correlation loss")
-    t.add_argument("--steps", type=int, default=20000)
-    t.add_argument("--crop", type=int, default=256)
-    t.add_argument("--batch", type=int, default=16)
-    t.add_argument("--lr", type=float, default=8e-4)
+    t.add_argument("--steps", type=int, default=20000, help="total steps of the schedule (default 20000)")
+    t.add_argument("--crop", type=int, default=256, help="crop side in pixels (default 256)")
+    t.add_argument("--batch", type=int, default=16, help="crops per step (default 16)")
+    t.add_argument("--lr", type=float, default=8e-4, help="peak learning rate of Adam (default 8e-4)")
     t.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     t.add_argument("--init", default=None, help="start from a bundled model's weights (name or .safetensors)")
-    t.add_argument("--max-minutes", type=float, default=None)
+    t.add_argument("--max-minutes", type=float, default=None, help="stop cleanly after this many minutes (default: none)")
     t.add_argument("--anneal-by-deadline", action="store_true",
                    help="finish the cosine decay by --max-minutes even if --steps is not reached")
     t.set_defaults(run=cmd_train)
@@ -248,7 +283,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--target-psnr", type=float, default=None, help="also bisect every codec to this PSNR")
     b.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
     b.add_argument("--threads", type=int, default=1, help="torch threads per worker")
-    b.add_argument("--avif-speed", type=int, default=6)
+    b.add_argument("--avif-speed", type=int, default=6, help="libavif speed, 0-10 (default 6)")
     b.add_argument("--points", type=int, default=None, help="use only this many settings of each codec's sweep")
     b.set_defaults(run=cmd_bench)
 
@@ -260,16 +295,28 @@ def parser() -> argparse.ArgumentParser:
                         "~/.local/share/tilecodec/models, where --model finds it by name)")
     e.add_argument("--bundle", action="store_true",
                    help="write into the package's bundled zoo instead (for maintainers)")
-    e.add_argument("--description", default="")
+    e.add_argument("--description", default="", help="one line stored in the model's entry")
     e.add_argument("--calibrate", nargs="+", metavar="DIR",
                    help="calibrate the per-level scale floors on crops from these image folders")
-    e.add_argument("--calibrate-images", type=int, default=16)
+    e.add_argument("--calibrate-images", type=int, default=16, help="crops used for calibration (default 16)")
     e.set_defaults(run=cmd_export)
     return p
 
 
+def _join_option_values(argv: list[str]) -> list[str]:
+    """``--region -10,0,5,5`` as ``--region=-10,0,5,5``: argparse would take a value that
+    starts with a dash for an option."""
+    out = []
+    for arg in argv:
+        if out and out[-1] == "--region" and arg.startswith("-"):
+            out[-1] = f"--region={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(_join_option_values(list(sys.argv[1:] if argv is None else argv)))
     try:
         args.run(args)
     except TilecodecError as exc:

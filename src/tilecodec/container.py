@@ -73,6 +73,8 @@ def pack(header: Header, sections: list[bytes]) -> bytes:
 def read_header(data: bytes) -> tuple[Header, int]:
     """Parse and check the header; returns it and the offset of the first section."""
     view = memoryview(data)
+    if 0 < len(view) < 7 and bytes(view[:4]) == MAGIC[: min(4, len(view))]:
+        raise BitstreamError("file is truncated inside its header")
     if len(view) < 7 or bytes(view[:4]) != MAGIC:
         raise BitstreamError("not a tilecodec file (bad magic bytes)")
     if view[4] not in READABLE_VERSIONS:

@@ -19,3 +19,7 @@ class ModelError(TilecodecError):
 
 class ParameterError(TilecodecError, ValueError):
     """An argument is out of range or of the wrong kind (quality, bpp, region, patch...)."""
+
+
+class BudgetError(TilecodecError, MemoryError):
+    """Coding or decoding would need more working memory than the budget (``max_memory``)."""

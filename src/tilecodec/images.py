@@ -1,8 +1,10 @@
 """Image input/output and conversion to the package's tensors.
 
 Accepted: 8-bit RGB and 8-bit grayscale (restored as grayscale); palette images without
-transparency are read as RGB. Alpha channels, 16-bit, float, CMYK and other modes are
-refused with an ``ImageError`` (flatten or convert them first).
+transparency are read as RGB. Alpha channels, 16-bit (grayscale or RGB), float, CMYK and
+other modes are refused with an ``ImageError`` (flatten or convert them first), and so are
+images beyond the format's size limits, judged from the file's header before any pixel is
+decoded.
 """
 
 import io
@@ -13,13 +15,29 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
+from .container import MAX_PIXELS, MAX_SIDE
 from .errors import ImageError
 from .files import atomic_write
 
-Image.MAX_IMAGE_PIXELS = None  # size limits are ours (container.MAX_PIXELS), not PIL's warning
+Image.MAX_IMAGE_PIXELS = None  # size limits are ours (check_size, before decoding), not PIL's warning
+
+
+def check_size(width: int, height: int, name: str = "image") -> None:
+    """ImageError unless a ``width`` x ``height`` image is within the format's limits."""
+    if width < 1 or height < 1:
+        raise ImageError(f"{name} is empty")
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ImageError(f"{name} is {width}x{height} pixels; tilecodec codes at most {MAX_SIDE} pixels a side "
+                         f"and {MAX_PIXELS / 1e6:.0f} megapixels")
+
+
+def _sixteen_bit(im: Image.Image) -> bool:
+    """Whether the file stores 16 bits per sample although PIL would hand out 8 (RGB PNGs)."""
+    return any("16" in str(getattr(tile, "args", "")) for tile in getattr(im, "tile", None) or [])
 
 
 def _from_pil(im: Image.Image) -> np.ndarray:
+    check_size(*im.size)
     if im.mode == "P" and "transparency" not in im.info:
         im = im.convert("RGB")
     elif im.mode == "1":
@@ -46,8 +64,7 @@ def as_array(image) -> np.ndarray:
         image = image[:, :, 0]
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
         raise ImageError(f"expected an HxW or HxWx3 array, got shape {image.shape}")
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise ImageError("image is empty")
+    check_size(image.shape[1], image.shape[0])
     return image
 
 
@@ -55,6 +72,10 @@ def load_image(path) -> np.ndarray:
     """Read an image file into an HxW or HxWx3 uint8 array, or raise ImageError."""
     try:
         with Image.open(path) as im:
+            check_size(*im.size, name=str(path))  # from the header, before decoding the pixels
+            if _sixteen_bit(im) and im.mode == "RGB":
+                raise ImageError(f"{path}: image is 16-bit RGB; tilecodec codes 8-bit images only (convert it "
+                                 "to 8 bits first)")
             im.load()
             return _from_pil(im)
     except FileNotFoundError:

@@ -13,8 +13,13 @@ machine whose float kernels sum in another order), range decoding would silently
 wrong values from there on; the index checksum turns that into a ``BitstreamError``
 before any value is decoded.
 
-Values must be integers of magnitude at most ``MAX_SYMBOL`` (float32 holds them exactly):
-``encode`` refuses anything else, so it never writes a stream that cannot be decoded.
+Values must be integers of magnitude at most ``tables.value_bound()`` (a small multiple of
+the largest value the tables hold; never above ``MAX_SYMBOL``, which float32 holds exactly):
+``encode`` refuses anything else, so it never writes a stream that cannot be decoded, and
+``decode`` refuses escapes beyond it. Before decoding, ``decode`` also checks that the stream
+is long enough for the symbols it must hold: a range coder cannot code n symbols in fewer
+bits than the sum of their rows' smallest costs (``tables.min_bits``), so a short forged
+stream that claims a large latent is refused before any work.
 """
 
 import zlib
@@ -28,14 +33,18 @@ RangeDecoder = constriction.stream.queue.RangeDecoder
 from ..errors import BitstreamError
 from .tables import CdfTables
 
-MAX_SYMBOL = 2 ** 24
+from .tables import MAX_VALUE as MAX_SYMBOL  # noqa: E402
 
 
-def _checked_values(values) -> np.ndarray:
-    """``values`` as flat int64; FloatingPointError if any is non-finite, fractional or too large."""
+STREAM_SLACK_BITS = 64  # a range coder's flush may leave the last words short of the information
+
+
+def _checked_values(values, bound: int) -> np.ndarray:
+    """``values`` as flat int64; FloatingPointError if any is non-finite, fractional or
+    beyond ``bound`` in magnitude."""
     values = np.asarray(values)
     whole = values.dtype.kind != "f" or bool(np.isfinite(values).all() and (values == np.round(values)).all())
-    if not whole or ((values < -MAX_SYMBOL) | (values > MAX_SYMBOL)).any():  # NaN fails "whole" first
+    if not whole or ((values < -bound) | (values > bound)).any():  # NaN fails "whole" first
         raise FloatingPointError("the latent holds non-finite, fractional or out-of-range values")
     return values.astype(np.int64).ravel()
 
@@ -51,17 +60,21 @@ def _varints(values: np.ndarray) -> bytes:
     return bytes(out)
 
 
-def _read_varints(data: memoryview, count: int) -> np.ndarray:
-    vals, pos = [], 0
+def _read_varints(data: memoryview, count: int, bound: int) -> np.ndarray:
+    """``count`` zigzag varints, each of magnitude at most ``bound`` (checked byte by byte,
+    so no forged varint grows beyond it)."""
+    vals, pos, limit = [], 0, 2 * bound  # the zigzag of +-bound is at most 2 * bound
     for _ in range(count):
         z = shift = 0
         while True:
-            if pos >= len(data) or shift > 63:
+            if pos >= len(data):
                 raise BitstreamError("corrupt latent data: escape values are truncated")
             b = data[pos]
             pos += 1
             z |= (b & 0x7F) << shift
             shift += 7
+            if z > limit:
+                raise BitstreamError("corrupt latent data: escape value out of range")
             if b < 0x80:
                 break
         vals.append((z >> 1) ^ -(z & 1))
@@ -85,7 +98,7 @@ def _groups(indexes: np.ndarray, rows: int):
 
 def encode(values: np.ndarray, indexes: np.ndarray, tables: CdfTables) -> bytes:
     """Code integer ``values`` (any shape) using table rows ``indexes`` (same shape)."""
-    values = _checked_values(values)
+    values = _checked_values(values, tables.value_bound())
     indexes = np.asarray(indexes, dtype=np.int64).ravel()
     length = tables.length.numpy().astype(np.int64)
     if indexes.shape != values.shape or (len(indexes) and (indexes.min() < 0 or indexes.max() >= len(length))):
@@ -113,15 +126,19 @@ def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
     view = memoryview(data)
     if len(view) < 8:
         raise BitstreamError("corrupt latent data: too short")
+    length = tables.length.numpy().astype(np.int64)
+    if len(indexes) and (indexes.min() < 0 or indexes.max() >= len(length)):
+        raise BitstreamError("corrupt latent data: table index out of range")
     if bytes(view[:4]) != _index_check(indexes):
-        raise BitstreamError("the decoder's coding tables differ from the encoder's (a file from another "
-                             "tilecodec version, or from a machine whose float arithmetic differs)")
+        raise BitstreamError("corrupt latent data: the decoder's coding tables differ from the encoder's "
+                             "(a corrupted file, or one coded with other weights)")
     view = view[4:]
     n_words = int.from_bytes(view[:4], "little")
     if 4 + 4 * n_words > len(view):
         raise BitstreamError("corrupt latent data: claims more words than it holds")
+    if 8 * (len(view) - 4) + STREAM_SLACK_BITS < tables.min_bits()[indexes].sum() * (1 - 1e-6):
+        raise BitstreamError(f"corrupt latent data: {len(data)} bytes cannot hold its {len(indexes)} symbols")
     words = np.frombuffer(view[4: 4 + 4 * n_words], dtype="<u4").astype(np.uint32)
-    length = tables.length.numpy().astype(np.int64)
     offset = tables.offset.numpy().astype(np.int64)
     models = tables.models()
     symbols = np.empty(len(indexes), dtype=np.int64)
@@ -138,7 +155,7 @@ def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
     if order:
         where = np.concatenate(order)
         escaped_at = where[escape[where]]
-        values[escaped_at] = _read_varints(view[4 + 4 * n_words:], len(escaped_at))
-    if len(values) and np.abs(values).max() > MAX_SYMBOL:
-        raise BitstreamError("corrupt latent data: escape value out of range")
+        values[escaped_at] = _read_varints(view[4 + 4 * n_words:], len(escaped_at), tables.value_bound())
+    elif len(view) > 4 + 4 * n_words:
+        raise BitstreamError("corrupt latent data: trailing bytes after escape values")
     return values.reshape(shape)
