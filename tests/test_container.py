@@ -119,3 +119,46 @@ def test_atomic_write_gives_umask_permissions_and_keeps_an_existing_mode(tmp_pat
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "new.tlc").stat().st_mode) == 0o644
     assert stat.S_IMODE(existing.stat().st_mode) == 0o640 and existing.read_bytes() == b"z"
+
+
+def _fuzz():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "fuzz.py"
+    spec = importlib.util.spec_from_file_location("fuzz", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_deterministic_slice_of_the_fuzzer_gives_images_or_tilecodec_errors():
+    """300 mutants of real files (benchmarks/fuzz.py runs 10,000 in capped workers): bit flips,
+    truncations, edge-value header fields and payloads with recomputed CRCs, forged
+    hyper-latents for large claimed sizes, spliced files. Each decodes to an image or raises a
+    TilecodecError, and none takes long."""
+    import time
+
+    fuzz = _fuzz()
+    cases = list(fuzz.mutants(fuzz.make_seeds(), 300, seed=7))
+    assert {c[0] for c in cases} == {"truncation", "raw", "header", "payload", "forged", "splice"}
+    start = time.time()
+    outcomes = [fuzz.decode(data) for _, _, data in cases]
+    assert time.time() - start < 60
+    escapes = [(c[0], c[1], o) for c, o in zip(cases, outcomes) if o not in ("image", "rejected")]
+    assert not escapes, escapes[:5]
+
+
+def test_forged_large_whole_image_claims_are_refused_fast():
+    """Small files that claim large whole images are refused before the transforms run: by
+    the memory budget, or by the latent's checks right after the cheap hyper-synthesis."""
+    import random
+    import time
+
+    fuzz = _fuzz()
+    for side_seed in range(6):
+        _, data = fuzz.forged(random.Random(side_seed), b"")
+        start = time.time()
+        with pytest.raises(tilecodec.TilecodecError):
+            tilecodec.load().decompress(data)
+        assert len(data) < 2000 and time.time() - start < 3.0  # about 1 s at 1024x1024 on 2 busy cores

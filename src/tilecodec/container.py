@@ -17,6 +17,7 @@ Knows nothing about neural networks; it only names, per version, the entropy pat
 version's files were coded with (``entropy_path``).
 """
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from .errors import BitstreamError
 from .files import atomic_write
 
 MAGIC = b"\x89TLC"
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")  # a name, never a path
+HEX8 = re.compile(r"[0-9a-f]{8}")
 FORMAT_VERSION = 4  # 2: each latent string starts with a checksum of its table indexes; 3: float64 entropy path;
 #                    4: exact fixed-point entropy path (see fixed_point)
 READABLE_VERSIONS = (3, 4)
@@ -60,7 +63,8 @@ class Header:
             raise BitstreamError("header holds invalid coding parameters")
         if not (1 <= self.sections <= MAX_SECTIONS) or self.overlap > self.patch:
             raise BitstreamError("header holds an invalid section or patch layout")
-        if not self.model or len(self.model_hash) != 8:
+        if not MODEL_NAME.fullmatch(self.model) or self.model.endswith(".safetensors") or \
+                not HEX8.fullmatch(self.model_hash):
             raise BitstreamError("header names no valid model")
 
 
