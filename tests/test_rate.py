@@ -47,3 +47,17 @@ def test_unreachable_bpp_is_a_clear_error(codec, small_photo):
         codec.compress(small_photo, bpp=60.0)
     with pytest.raises(TilecodecError, match="positive"):
         codec.compress(small_photo, bpp=-1)
+
+
+def test_the_size_estimate_tracks_real_files(codec, photo):
+    from tilecodec.size_estimate import SizeEstimate
+
+    estimate = SizeEstimate(codec, photo, 256, 8)  # several patches, some sampled
+    for quality in (0, 50, 100):
+        real = len(codec.compress(photo, quality=quality, patch=256, overlap=8))
+        assert abs(estimate(quality) / real - 1) < 0.05, (quality, estimate(quality), real)
+
+
+def test_bpp_target_with_refinement_searches_on_real_files(codec, small_photo):
+    data = codec.compress(small_photo, bpp=1.0, refine=2)
+    assert abs(8 * len(data) / (small_photo.shape[0] * small_photo.shape[1]) - 1.0) <= 0.02 * 1.0 + 0.02

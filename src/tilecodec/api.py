@@ -21,6 +21,7 @@ from .numerics import keep_freed_memory
 from .files import atomic_write
 from .rate import check_quality, step_for_quality  # noqa: F401 (public)
 from .search import closest, relative, search
+from .size_estimate import SizeEstimate
 from .tiling import OVERLAPS, Blender, PatchGrid
 
 DEFAULT_PATCH = 1024  # experiments/patch_overlap (bd-sizes-n8): larger patches cost fewer bits; 1024 fits the memory budget
@@ -159,7 +160,9 @@ class Codec:
 
     def _fit_bpp(self, image, bpp: float, tolerance: float = 0.02, **options) -> bytes:
         """The file whose size is within ``tolerance`` of ``bpp`` (or the closest one found):
-        a search over ``quality`` (``search.search``, regula falsi on log-size);
+        a search over ``quality`` (``search.search``, regula falsi on log-size) on the model's
+        own size estimates (``size_estimate``), confirmed and corrected by real encodes, and
+        on real encodes alone where no estimate applies (refinement, factorized models);
         ParameterError if the model cannot reach it."""
         array = as_array(image)
         target = float(bpp) * array.shape[0] * array.shape[1] / 8
@@ -169,17 +172,46 @@ class Codec:
             raise ParameterError(f"model {self.name} has a fixed rate; it cannot aim at a bpp")
         files = {}
 
-        def size(quality):
-            files[quality] = self.compress(array, float(np.float32(quality)), **options)
+        def size(quality):  # keyed by the quality asked for; coded at its float32 value
+            if quality not in files:
+                files[quality] = self.compress(array, float(np.float32(quality)), **options)
             return len(files[quality])
 
+        if not options.get("refine") and hasattr(self.model.latent_codec, "estimate_bits"):
+            data = self._fit_estimated(array, target, tolerance, size, files, **options)
+            if data is not None:
+                return data
         ends = {0.0: size(0.0), 100.0: size(100.0)}
         if min(relative(v, target) for v in ends.values()) > tolerance and not ends[0.0] < target < ends[100.0]:
             reach = [8 * v / (array.shape[0] * array.shape[1]) for v in ends.values()]
             raise ParameterError(f"{bpp} bpp is outside what model {self.name} reaches on this image "
                                  f"({reach[0]:.3f} to {reach[1]:.3f} bpp)")
-        trials = search(size, 0.0, 100.0, target, relative, tolerance, log=True, known=ends)
+        trials = search(size, 0.0, 100.0, target, relative, tolerance, log=True,
+                        known={**{q: len(d) for q, d in files.items()}, **ends})
         return files[closest(trials, target, relative)[0]]
+
+    def _fit_estimated(self, array, target, tolerance, size, files, patch=DEFAULT_PATCH,
+                       overlap=DEFAULT_OVERLAP, max_memory=None, refine=0):
+        """``_fit_bpp`` on estimates: the quality whose estimated size hits ``target`` (scaled
+        by the real/estimated ratio of the last real encode), at most three real encodes;
+        None if that did not land within ``tolerance``. ParameterError when the estimates put
+        the target clearly out of reach."""
+        estimate = SizeEstimate(self, array, patch, overlap)
+        ends = {0.0: estimate(0.0), 100.0: estimate(100.0)}
+        if not 0.95 * ends[0.0] < target < 1.05 * ends[100.0]:
+            reach = [8 * v / (array.shape[0] * array.shape[1]) for v in ends.values()]
+            raise ParameterError(f"{8 * target / (array.shape[0] * array.shape[1]):g} bpp is outside what model "
+                                 f"{self.name} reaches on this image (about {reach[0]:.3f} to {reach[1]:.3f} bpp)")
+        goal = target
+        for _ in range(3):
+            trials = search(estimate, 0.0, 100.0, goal, relative, tolerance / 2, log=True, known=estimate.cache,
+                            max_steps=8)
+            quality = float(np.float32(closest(trials, goal, relative)[0]))
+            real = size(quality)
+            if relative(real, target) <= tolerance:
+                return files[quality]
+            goal = target * estimate(quality) / real  # the estimate's bias on this image
+        return None
 
     def compress_to_file(self, image, path, quality: float = 75, patch: int | None = DEFAULT_PATCH,
                          overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None,

@@ -113,10 +113,15 @@ class CompressionModel(nn.Module):
     def latent(self, x: torch.Tensor, rate: RatePoint, precision: str | None = None) -> torch.Tensor:
         """The latent the latent codec codes for Bx3xHxW ``x`` at ``rate`` (scaled by the
         gains), from the analysis in ``precision`` (default: the model's)."""
-        y = fast_transform(self.analysis, x, precision or self.precision).contiguous()
-        if self.gain is not None:
-            y = self.gain(y, rate.levels(len(y)))
-        return y
+        return self.gained(self.analyse(x, precision), rate)
+
+    def analyse(self, x: torch.Tensor, precision: str | None = None) -> torch.Tensor:
+        """The analysis transform's output for Bx3xHxW ``x``, the same at every rate."""
+        return fast_transform(self.analysis, x, precision or self.precision).contiguous()
+
+    def gained(self, y: torch.Tensor, rate: RatePoint) -> torch.Tensor:
+        """``analyse``'s output scaled by the gains of ``rate``'s level (unchanged without gain units)."""
+        return self.gain(y, rate.levels(len(y))) if self.gain is not None else y
 
     @torch.no_grad()
     def compress(self, x, quality: float, refine: int = 0, path=FIXED_POINT) -> list[list[bytes]]:
