@@ -50,7 +50,7 @@ def test_unreachable_bpp_is_a_clear_error(codec, small_photo):
 
 
 def test_the_size_estimate_tracks_real_files(codec, photo):
-    from tilecodec.size_estimate import SizeEstimate
+    from tilecodec.target_size import SizeEstimate
 
     estimate = SizeEstimate(codec, photo, 256, 8)  # several patches, some sampled
     for quality in (0, 50, 100):

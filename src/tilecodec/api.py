@@ -15,51 +15,16 @@ import numpy as np
 import torch
 
 from . import container, zoo
-from .errors import BitstreamError, BudgetError, ParameterError, TilecodecError
+from . import budget
+from .errors import BitstreamError, ParameterError, TilecodecError
 from .images import as_array, to_array, to_tensor
 from .numerics import keep_freed_memory
 from .files import atomic_write
 from .rate import check_quality, step_for_quality  # noqa: F401 (public)
-from .search import closest, relative, search
-from .size_estimate import SizeEstimate
-from .tiling import OVERLAPS, Blender, PatchGrid
+from .target_size import fit_bpp
+from .tiling import DEFAULT_OVERLAP, DEFAULT_PATCH, OVERLAPS, Blender, PatchGrid  # noqa: F401 (public)
 
-DEFAULT_PATCH = 1024  # experiments/patch_overlap (bd-sizes-n8): larger patches cost fewer bits; 1024 fits the memory budget
-DEFAULT_OVERLAP = 8  # experiments/patch_overlap (bd-p256): the smallest overlap with no visible seam
-DEFAULT_MAX_MEMORY = 1 << 30
 ENCODER_PATH = container.entropy_path(container.FORMAT_VERSION)
-_BYTES_PER_PATCH_PIXEL = 400  # measured peak activation memory per pixel of a patch, with margin
-# latent refinement keeps the activations for its backward pass: one 1024-px patch of
-# ckbd-mse peaked at 2.2 GB RSS against 1.5 GB plain (benchmarks/results/refine_cost.md)
-_BYTES_PER_REFINED_PIXEL = 2000
-
-
-def patches_at_once(patch: int, max_memory: int | None, refine: int = 0) -> int:
-    """How many patches to push through the transforms together within ``max_memory`` bytes
-    (at least one)."""
-    budget = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
-    per_pixel = _BYTES_PER_REFINED_PIXEL if refine else _BYTES_PER_PATCH_PIXEL
-    return int(max(1, min(16, budget // (per_pixel * patch * patch))))
-
-
-def _gb(n: float) -> str:
-    return f"{n / 2 ** 30:.2f} GB"
-
-
-def check_budget(height: int, width: int, max_memory: int | None, refine: int = 0, decoding: bool = False) -> None:
-    """BudgetError unless one patch (or whole image) of ``height`` x ``width`` padded pixels
-    fits the transforms' working-memory budget ``max_memory`` (1 GB by default)."""
-    budget = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
-    need = (_BYTES_PER_REFINED_PIXEL if refine else _BYTES_PER_PATCH_PIXEL) * height * width
-    if need > budget:
-        fix = (f"decode with a larger max_memory (--max-memory {-(-need // 2 ** 30)}G)" if decoding else
-               f"code it in patches (--patch {DEFAULT_PATCH if not refine else 512}) or allow more memory "
-               f"(--max-memory {-(-need // 2 ** 30)}G)")
-        raise BudgetError(f"{'decoding' if decoding else 'coding'} {width}x{height} pixels in one piece"
-                          f"{' with refinement' if refine else ''} needs about {_gb(need)} of working memory, "
-                          f"over the budget of {_gb(budget)}: {fix}")
-
-
 def _chunks(items: list, size: int):
     """Consecutive runs of at most ``size`` items."""
     for i in range(0, len(items), size):
@@ -118,7 +83,7 @@ class Codec:
         tiled = patch is not None and (width > patch or height > patch)
         grid = PatchGrid(width, height, int(patch), overlap, m) if tiled else None
         side = (min(int(patch), height), min(int(patch), width)) if tiled else (height, width)
-        check_budget(-(-side[0] // m) * m, -(-side[1] // m) * m, max_memory, refine)
+        budget.check(-(-side[0] // m) * m, -(-side[1] // m) * m, max_memory, refine)
         quality = rate.quality
         header = container.Header(self.name, self.model_hash, width, height,
                                   1 if array.ndim == 2 else 3, float(quality), rate.step,
@@ -133,7 +98,7 @@ class Codec:
                                                ENCODER_PATH):
                 yield from strings
             return
-        m, k = self.model.size_multiple, patches_at_once(grid.patch, max_memory, refine)
+        m, k = self.model.size_multiple, budget.patches_at_once(grid.patch, max_memory, refine)
         for chunk in _chunks(grid.patches, k):
             xs = [torch.cat([to_tensor(array[p.y0: p.y1, p.x0: p.x1], m) for p in batch])
                   for batch in _batches(chunk, k)]
@@ -154,64 +119,9 @@ class Codec:
         decodes as any other.
         """
         if bpp is not None:
-            return self._fit_bpp(image, bpp, patch=patch, overlap=overlap, max_memory=max_memory, refine=refine)
+            return fit_bpp(self, image, bpp, patch=patch, overlap=overlap, max_memory=max_memory, refine=refine)
         array, quality, grid, header = self.plan(image, quality, patch, overlap, refine, max_memory)
         return container.pack(header, list(self._sections(array, quality, grid, max_memory, refine)))
-
-    def _fit_bpp(self, image, bpp: float, tolerance: float = 0.02, **options) -> bytes:
-        """The file whose size is within ``tolerance`` of ``bpp`` (or the closest one found):
-        a search over ``quality`` (``search.search``, regula falsi on log-size) on the model's
-        own size estimates (``size_estimate``), confirmed and corrected by real encodes, and
-        on real encodes alone where no estimate applies (refinement, factorized models);
-        ParameterError if the model cannot reach it."""
-        array = as_array(image)
-        target = float(bpp) * array.shape[0] * array.shape[1] / 8
-        if not np.isfinite(target) or target <= 0:
-            raise ParameterError(f"bpp must be a positive number, got {bpp}")
-        if not self.model.variable_rate:
-            raise ParameterError(f"model {self.name} has a fixed rate; it cannot aim at a bpp")
-        files = {}
-
-        def size(quality):  # keyed by the quality asked for; coded at its float32 value
-            if quality not in files:
-                files[quality] = self.compress(array, float(np.float32(quality)), **options)
-            return len(files[quality])
-
-        if not options.get("refine") and hasattr(self.model.latent_codec, "estimate_bits"):
-            data = self._fit_estimated(array, target, tolerance, size, files, **options)
-            if data is not None:
-                return data
-        ends = {0.0: size(0.0), 100.0: size(100.0)}
-        if min(relative(v, target) for v in ends.values()) > tolerance and not ends[0.0] < target < ends[100.0]:
-            reach = [8 * v / (array.shape[0] * array.shape[1]) for v in ends.values()]
-            raise ParameterError(f"{bpp} bpp is outside what model {self.name} reaches on this image "
-                                 f"({reach[0]:.3f} to {reach[1]:.3f} bpp)")
-        trials = search(size, 0.0, 100.0, target, relative, tolerance, log=True,
-                        known={**{q: len(d) for q, d in files.items()}, **ends})
-        return files[closest(trials, target, relative)[0]]
-
-    def _fit_estimated(self, array, target, tolerance, size, files, patch=DEFAULT_PATCH,
-                       overlap=DEFAULT_OVERLAP, max_memory=None, refine=0):
-        """``_fit_bpp`` on estimates: the quality whose estimated size hits ``target`` (scaled
-        by the real/estimated ratio of the last real encode), at most three real encodes;
-        None if that did not land within ``tolerance``. ParameterError when the estimates put
-        the target clearly out of reach."""
-        estimate = SizeEstimate(self, array, patch, overlap)
-        ends = {0.0: estimate(0.0), 100.0: estimate(100.0)}
-        if not 0.95 * ends[0.0] < target < 1.05 * ends[100.0]:
-            reach = [8 * v / (array.shape[0] * array.shape[1]) for v in ends.values()]
-            raise ParameterError(f"{8 * target / (array.shape[0] * array.shape[1]):g} bpp is outside what model "
-                                 f"{self.name} reaches on this image (about {reach[0]:.3f} to {reach[1]:.3f} bpp)")
-        goal = target
-        for _ in range(3):
-            trials = search(estimate, 0.0, 100.0, goal, relative, tolerance / 2, log=True, known=estimate.cache,
-                            max_steps=8)
-            quality = float(np.float32(closest(trials, goal, relative)[0]))
-            real = size(quality)
-            if relative(real, target) <= tolerance:
-                return files[quality]
-            goal = target * estimate(quality) / real  # the estimate's bias on this image
-        return None
 
     def compress_to_file(self, image, path, quality: float = 75, patch: int | None = DEFAULT_PATCH,
                          overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None,
@@ -263,7 +173,7 @@ class Codec:
         box = self._region(header, region)
         m = self.model.size_multiple
         side = (min(header.patch, header.height), min(header.patch, header.width)) if grid else (header.height, header.width)
-        check_budget(-(-side[0] // m) * m, -(-side[1] // m) * m, max_memory, decoding=True)
+        budget.check(-(-side[0] // m) * m, -(-side[1] // m) * m, max_memory, decoding=True)
         try:
             return self._decode(data, header, table, grid, box, max_memory)
         except FloatingPointError:
@@ -282,7 +192,7 @@ class Codec:
             return np.ascontiguousarray(full[y: y + h, x: x + w])
         blender = Blender(grid, box, channels=header.channels)
         needed = grid.covering(*box)
-        for chunk in _chunks(needed, patches_at_once(grid.patch, max_memory)):
+        for chunk in _chunks(needed, budget.patches_at_once(grid.patch, max_memory)):
             strings = [[container.section(data, table[p.index * n + k], p.index * n + k) for k in range(n)]
                        for p in chunk]
             sizes = [(-(-p.size[0] // m) * m, -(-p.size[1] // m) * m) for p in chunk]

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 OVERLAPS = (0, 2, 4, 8, 16, 32)
+DEFAULT_PATCH = 1024  # experiments/patch_overlap (bd-sizes-n8): larger patches cost fewer bits; 1024 fits the memory budget
+DEFAULT_OVERLAP = 8  # experiments/patch_overlap (bd-p256): the smallest overlap with no visible seam
 
 
 def spans(length: int, patch: int, overlap: int, multiple: int = 64) -> list[tuple[int, int]]:
