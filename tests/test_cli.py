@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,3 +206,31 @@ def test_truncated_files_usage_errors_version_and_help(tmp_path, capsys):
         for sub in subs:
             for a in sub._actions:
                 assert a.help, f"{sub.prog} {a.dest} has no help text"
+
+
+def test_a_folder_is_coded_into_a_folder_resumably_and_bad_files_do_not_stop_it(tmp_path, small_photo, capsys):
+    import json
+
+    import tilecodec
+
+    src = tmp_path / "photos"
+    (src / "trip").mkdir(parents=True)
+    Image.fromarray(small_photo).save(src / "a.png")
+    Image.fromarray(small_photo[:, ::-1]).save(src / "trip" / "b.jpg")
+    (src / "broken.png").write_bytes(b"not an image")
+    out = tmp_path / "coded"
+    status, stdout, err = _main(capsys, "compress", src, "-o", out, "--recursive", "--quality", 40)
+    assert status == 1 and "2 coded, 0 skipped" in stdout and "1 failed" in stdout
+    assert err.count("tilecodec: error:") == 1 and "broken.png" in err
+    assert (out / "a.tlc").exists() and (out / "trip" / "b.tlc").exists()
+    report = {Path(r["source"]).name: r for r in json.loads((out / "tilecodec-report.json").read_text())}
+    assert report["a.png"]["bytes_out"] == (out / "a.tlc").stat().st_size and report["a.png"]["bpp"] > 0
+    assert report["broken.png"]["status"] == "failed"
+    status, stdout, _ = _main(capsys, "compress", src, "-o", out, "--recursive")
+    assert "0 coded, 2 skipped" in stdout  # resumes: what is done stays done
+    decoded = tmp_path / "decoded"
+    status, stdout, _ = _main(capsys, "decompress", out, "-o", decoded, "--recursive", "--report", tmp_path / "r.csv")
+    assert status == 0 and (tmp_path / "r.csv").read_text().startswith("source,")
+    assert np.asarray(Image.open(decoded / "a.png")).shape == small_photo.shape
+    results = list(tilecodec.compress_many([src / "a.png"], tmp_path / "api", workers=2, quality=10))
+    assert [r.status for r in results] == ["done"] and (tmp_path / "api" / "a.tlc").exists()

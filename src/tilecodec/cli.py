@@ -67,11 +67,61 @@ def _patch(text: str):
         raise TilecodecError(f"--patch must be a size in pixels or 'none', got {text!r}") from None
 
 
-def cmd_compress(args) -> None:
+def _batch(args, tlc_inputs: bool) -> int:
+    """A folder in, a folder out (``batch``): progress, one line per failed file, a report."""
+    import time
+
+    from tqdm import tqdm
+
+    from . import batch
+
+    source, out_dir = Path(args.input), Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TilecodecError(f"{out_dir}: not a directory (a folder input needs an output folder)")
+    if out_dir.resolve() == source.resolve():
+        raise TilecodecError(f"{out_dir}: the output folder must differ from the input folder")
+    paths = batch.find_inputs(source, args.recursive, tlc_inputs)
+    if tlc_inputs:
+        results = batch.decompress_many(paths, out_dir, root=source, workers=args.workers, force=args.force,
+                                        max_memory=_memory(args.max_memory))
+    else:
+        results = batch.compress_many(paths, out_dir, root=source, workers=args.workers, force=args.force,
+                                      **_compress_options(args))
+    done, start, megabytes = [], time.perf_counter(), 0.0
+    with tqdm(total=len(paths), unit="img", desc="decompress" if tlc_inputs else "compress") as bar:
+        for r in results:
+            done.append(r)
+            megabytes += r.bytes_in / 1e6
+            bar.set_postfix_str(f"{megabytes / max(time.perf_counter() - start, 1e-9):.2f} MB/s")
+            bar.update()
+    failed = [r for r in done if r.status == "failed"]
+    report = Path(args.report) if args.report else out_dir / "tilecodec-report.json"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    batch.write_report(done, report)
+    counts = {s: sum(r.status == s for r in done) for s in ("done", "skipped", "failed")}
+    print(f"{out_dir}: {counts['done']} coded, {counts['skipped']} skipped (already there), "
+          f"{counts['failed']} failed; report {report}")
+    for r in failed:
+        print(f"tilecodec: error: {r.error if r.error.startswith(r.source) else f'{r.source}: {r.error}'}",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _compress_options(args) -> dict:
+    if args.bpp is not None and args.quality is not None:
+        raise ParameterError("give --quality or --bpp, not both")
+    return dict(model=args.model, quality=75.0 if args.quality is None else args.quality, bpp=args.bpp,
+                patch=_patch(args.patch), overlap=args.overlap, max_memory=_memory(args.max_memory),
+                refine=args.refine)
+
+
+def cmd_compress(args) -> int | None:
     from . import load
     from .images import load_image
     from .metrics import bpp
 
+    if Path(args.input).is_dir():
+        return _batch(args, tlc_inputs=False)
     if args.bpp is not None and args.quality is not None:
         raise ParameterError("give --quality or --bpp, not both")
     source = Path(args.input)
@@ -85,11 +135,13 @@ def cmd_compress(args) -> None:
     print(f"{out}: {w}x{h}, {size} bytes, {bpp(size, array):.4f} bpp")
 
 
-def cmd_decompress(args) -> None:
+def cmd_decompress(args) -> int | None:
     from . import info, load
     from .api import read_file
     from .images import save_image
 
+    if Path(args.input).is_dir():
+        return _batch(args, tlc_inputs=True)
     out = _out_path(args, Path(args.input), LOSSLESS + (LOSSY if args.lossy else ()),
                     "decompress" if args.lossy else "decompress (lossless; --lossy allows JPEG and WebP)")
     data = read_file(args.input)
@@ -186,6 +238,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"tilecodec: error: {message} (see tilecodec --help)\n")
 
 
+def _batch_options(p) -> None:
+    p.add_argument("--workers", type=int, default=1, help="folder input: worker processes (default 1)")
+    p.add_argument("--recursive", action="store_true", help="folder input: include subfolders, keeping their structure")
+    p.add_argument("--report", default=None,
+                   help="folder input: report of sizes, bpp and times, .json or .csv "
+                        "(default OUTPUT/tilecodec-report.json)")
+
+
 def parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -195,8 +255,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     c = sub.add_parser("compress", help="image -> .tlc file")
-    c.add_argument("input", help="image file: 8-bit RGB or grayscale (PNG, JPEG, WebP, BMP, PPM, TIFF)")
-    c.add_argument("-o", "--output", required=True, help="the .tlc file to write")
+    c.add_argument("input", help="image file: 8-bit RGB or grayscale (PNG, JPEG, WebP, BMP, PPM, TIFF); "
+                                 "or a folder of them, coded into the output folder")
+    c.add_argument("-o", "--output", required=True, help="the .tlc file to write (a folder for a folder input)")
     c.add_argument("--model", default=None, help="model name (see `tilecodec models`) or path of a model's .safetensors file (default ckbd-mse)")
     c.add_argument("--quality", type=float, default=None, help="0-100, higher is better (default 75)")
     c.add_argument("--bpp", type=float, default=None,
@@ -210,10 +271,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--refine", type=int, default=0, metavar="STEPS",
                    help="encoder-side latent refinement steps (fewer bits, much slower; e.g. 30; default 0)")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
+    _batch_options(c)
     c.set_defaults(run=cmd_compress)
 
     d = sub.add_parser("decompress", help=".tlc file -> image (PNG)")
-    d.add_argument("input", help="the .tlc file to decode")
+    d.add_argument("input", help="the .tlc file to decode, or a folder of them (decoded to PNG in the output folder)")
     d.add_argument("-o", "--output", required=True,
                    help=f"image to write: {', '.join(LOSSLESS)} (lossless), or with --lossy also {', '.join(LOSSY)}")
     d.add_argument("--region", default=None, help="decode only this box: x,y,w,h (default: the whole image)")
@@ -221,6 +283,7 @@ def parser() -> argparse.ArgumentParser:
                    help="working-memory budget of the transforms, e.g. 512M or 2G (default 1G)")
     d.add_argument("--lossy", action="store_true", help="allow a lossy output format (JPEG, WebP)")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
+    _batch_options(d)
     d.set_defaults(run=cmd_decompress)
 
     i = sub.add_parser("info", help="print a .tlc file's header and sections")
@@ -318,7 +381,7 @@ def _join_option_values(argv: list[str]) -> list[str]:
 def main(argv=None) -> int:
     args = parser().parse_args(_join_option_values(list(sys.argv[1:] if argv is None else argv)))
     try:
-        args.run(args)
+        status = args.run(args)
     except TilecodecError as exc:
         print(f"tilecodec: error: {exc}", file=sys.stderr)
         return 1
@@ -328,7 +391,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("tilecodec: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":
