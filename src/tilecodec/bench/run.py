@@ -2,7 +2,6 @@
 and a visual report. Every number comes from real encodes and decodes."""
 
 import json
-import platform
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from .bdrate import METHOD
 from .codecs import default_codecs, get_codec
 from .report import bd_pairs, curve, detail_crop, html_report, load_reference, markdown_table, plot, png_data_uri
+from ..numerics import cpu_name
 from .sweep import Cache, find_images, match, read_rgb, run_tasks, sweep
 
 
@@ -36,37 +36,10 @@ def _json_safe(obj):
     return obj
 
 
-def run_bench(dataset, codecs=None, out="results.json", plot_path=None, report_path=None, references=(),
-              anchor=None, target_bpp=None, target_psnr=None, workers=1, threads=1, avif_speed=6,
-              cache_path=None, points=None, report_images=8, log=print) -> dict:
-    """Run the benchmark and write its outputs; returns the results document. The HTML
-    report shows the first ``report_images`` images (None: all; each adds about 0.6 MB)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    images = find_images(dataset)
-    names = list(codecs or default_codecs())
-    for n in names:
-        get_codec(n, avif_speed)  # fail fast on unknown names
-    refs = [load_reference(r) for r in references]
-    cache = Cache(Path(cache_path) if cache_path else out.parent / f".{out.stem}.cache.jsonl")
-    measured = sweep(names, images, cache, workers, threads, avif_speed, points)
-    curves = [curve(n, get_codec(n, avif_speed).description, measured[n]) for n in names] + refs
-    pairs = bd_pairs(curves)
-    anchor = anchor or ("jpeg" if "jpeg" in names else names[0])
-    if anchor not in pairs:
-        raise ValueError(f"anchor {anchor!r} is not among the codecs")
-    doc = {"dataset": str(dataset), "images": [i.name for i in images], "bd_method": METHOD,
-           "timing": f"encode/decode seconds per image, {threads} torch thread(s) per worker, {workers} worker(s), "
-                     f"{platform.processor() or platform.machine()}",
-           "codecs": curves, "bd": pairs, "anchor": anchor}
-
-    # matched points: --target-bpp / --target-psnr, and the report's crops
-    targets = []
-    if target_bpp is not None or report_path:
-        targets.append(("bpp", float(target_bpp if target_bpp is not None else 0.3), 0.02))
-    if target_psnr is not None:
-        targets.append(("psnr_rgb", float(target_psnr), 0.05))
-    shown = images[:report_images] if report_path else []
+def _match(names, images, cache, targets, shown, report_path, title, workers, threads, avif_speed) -> dict:
+    """Every codec searched to each (metric, target, tolerance) of ``targets`` on every image,
+    reusing and extending the cache; with ``report_path``, the HTML page of the ``shown``
+    images' crops at the bpp target. Returns the mean point per codec and target."""
     boxes = {i.name: detail_crop(read_rgb(i.path)) for i in shown}
     matched = {}
     keys = {n: get_codec(n, avif_speed).cache_key for n in names}
@@ -102,7 +75,42 @@ def run_bench(dataset, codecs=None, out="results.json", plot_path=None, report_p
                 x, y, w, h = boxes[i.name]
                 originals[i.name] = (png_data_uri(np.ascontiguousarray(read_rgb(i.path)[y: y + h, x: x + w])),
                                      boxes[i.name])
-            Path(report_path).write_text(html_report(by_image, originals, target, f"tilecodec bench: {dataset}"))
+            Path(report_path).write_text(html_report(by_image, originals, target, title))
+    return matched
+
+
+def run_bench(dataset, codecs=None, out="results.json", plot_path=None, report_path=None, references=(),
+              anchor=None, target_bpp=None, target_psnr=None, workers=1, threads=1, avif_speed=6,
+              cache_path=None, points=None, report_images=8, log=print) -> dict:
+    """Run the benchmark and write its outputs; returns the results document. The HTML
+    report shows the first ``report_images`` images (None: all; each adds about 0.6 MB)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    images = find_images(dataset)
+    names = list(codecs or default_codecs())
+    for n in names:
+        get_codec(n, avif_speed)  # fail fast on unknown names
+    refs = [load_reference(r) for r in references]
+    cache = Cache(Path(cache_path) if cache_path else out.parent / f".{out.stem}.cache.jsonl")
+    measured = sweep(names, images, cache, workers, threads, avif_speed, points)
+    curves = [curve(n, get_codec(n, avif_speed).description, measured[n]) for n in names] + refs
+    pairs = bd_pairs(curves)
+    anchor = anchor or ("jpeg" if "jpeg" in names else names[0])
+    if anchor not in pairs:
+        raise ValueError(f"anchor {anchor!r} is not among the codecs")
+    doc = {"dataset": str(dataset), "images": [i.name for i in images], "bd_method": METHOD,
+           "timing": f"encode/decode seconds per image, {threads} torch thread(s) per worker, {workers} worker(s), "
+                     f"{cpu_name()}",
+           "codecs": curves, "bd": pairs, "anchor": anchor}
+
+    # matched points: --target-bpp / --target-psnr, and the report's crops
+    targets = []
+    if target_bpp is not None or report_path:
+        targets.append(("bpp", float(target_bpp if target_bpp is not None else 0.3), 0.02))
+    if target_psnr is not None:
+        targets.append(("psnr_rgb", float(target_psnr), 0.05))
+    matched = _match(names, images, cache, targets, images[:report_images] if report_path else [], report_path,
+                     f"tilecodec bench: {dataset}", workers, threads, avif_speed)
     doc["matched"] = matched
 
     doc = _json_safe(doc)

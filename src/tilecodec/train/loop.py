@@ -142,28 +142,57 @@ def _save_atomic(obj, path: Path) -> None:
     atomic_write(path, [buffer.getbuffer()])
 
 
+def _start(cfg: TrainConfig, checkpoint: Path, resume: bool, device):
+    """The model and its two optimizers (rate-distortion, and the densities' quantiles) at the
+    start of a run: from ``cfg.init`` weights, or from the checkpoint when resuming; and the
+    step to continue from."""
+    model = build(cfg.architecture, **cfg.model_config()).to(device, memory_format=torch.channels_last)
+    opt = torch.optim.Adam([p for n, p in model.named_parameters() if not n.endswith("quantiles")], lr=cfg.lr)
+    aux_opt = torch.optim.Adam([p for n, p in model.named_parameters() if n.endswith("quantiles")], lr=1e-3)
+    if resume and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_weights(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        aux_opt.load_state_dict(state["aux_optimizer"])
+        torch.set_rng_state(state["rng"])
+        return model, opt, aux_opt, state["step"]
+    if cfg.init:
+        weights, init_lmbdas = _initial_weights(cfg.init)
+        _load_initial(model, weights, cfg.init_lmbda, init_lmbdas)
+    return model, opt, aux_opt, 0
+
+
+def _step(net, model, x, levels, cfg: TrainConfig, opt, aux_opt, autocast, mask):
+    """One training step on batch ``x``: each crop draws a rate level, the rate-distortion loss
+    (plus the correlation loss) under ``autocast``, a clipped Adam step, then the auxiliary
+    (quantile) step. Returns (loss, the loss terms, aux loss)."""
+    s = torch.randint(len(levels), (x.shape[0],), device=x.device) if levels is not None else None
+    with autocast:
+        out = net(x, s.float()) if s is not None else net(x)
+    losses = rd_loss(out, x, levels[s] if s is not None else cfg.lmbda, cfg.distortion)
+    loss = losses["loss"]
+    if cfg.correlation:
+        losses["corr"] = correlation_loss(out["normalized"], cfg.correlation_k, mask)
+        loss = loss + cfg.correlation * losses["corr"]
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], cfg.clip)
+    opt.step()
+    aux = model.aux_loss()
+    aux_opt.zero_grad(set_to_none=True)
+    aux.backward()
+    distributed.average_gradients(aux_opt.param_groups[0]["params"])
+    aux_opt.step()
+    return loss, losses, aux
+
+
 def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes: float | None = None) -> Path:
     """Train until ``cfg.steps`` or ``max_minutes``; always leaves a complete checkpoint."""
     rank, world, device = distributed.setup()
     main = rank == 0
     torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed crop size: pick the fastest kernels once
     torch.manual_seed(cfg.seed)
-    model = build(cfg.architecture, **cfg.model_config()).to(device, memory_format=torch.channels_last)
-    aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
-    main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
-    opt = torch.optim.Adam(main_params, lr=cfg.lr)
-    aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
-    step = 0
-    if cfg.init and not (resume and checkpoint.exists()):
-        weights, init_lmbdas = _initial_weights(cfg.init)
-        _load_initial(model, weights, cfg.init_lmbda, init_lmbdas)
-    if resume and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        model.load_weights(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        aux_opt.load_state_dict(state["aux_optimizer"])
-        step = state["step"]
-        torch.set_rng_state(state["rng"])
+    model, opt, aux_opt, step = _start(cfg, checkpoint, resume, device)
     torch.manual_seed(torch.initial_seed() + step + rank)  # each rank (and each resume) draws its own crops
     net = distributed.wrap(model, [n for n, _ in model.named_parameters() if n.endswith("quantiles")])
     data = DataLoader(RandomCrops(cfg.data, cfg.crop), batch_size=cfg.batch, num_workers=cfg.workers,
@@ -197,23 +226,7 @@ def train(cfg: TrainConfig, checkpoint: Path, resume: bool = False, max_minutes:
         x = next(it).to(device).contiguous(memory_format=torch.channels_last)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg, progress())
-        s = torch.randint(len(levels), (x.shape[0],), device=device) if levels is not None else None
-        with autocast:
-            out = net(x, s.float()) if s is not None else net(x)
-        losses = rd_loss(out, x, levels[s] if s is not None else cfg.lmbda, cfg.distortion)
-        loss = losses["loss"]
-        if cfg.correlation:
-            losses["corr"] = correlation_loss(out["normalized"], cfg.correlation_k, mask)
-            loss = loss + cfg.correlation * losses["corr"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(main_params, cfg.clip)
-        opt.step()
-        aux = model.aux_loss()
-        aux_opt.zero_grad(set_to_none=True)
-        aux.backward()
-        distributed.average_gradients(aux_params)
-        aux_opt.step()
+        loss, losses, aux = _step(net, model, x, levels, cfg, opt, aux_opt, autocast, mask)
         step += 1
         psnr = -10 * math.log10(max(losses["mse"].item(), 1e-10))
         bar.update(1)
