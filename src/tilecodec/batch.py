@@ -41,18 +41,22 @@ def _threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def _init_worker(threads: int) -> None:
+def set_threads(threads: int) -> None:
+    """Give this worker process ``threads`` torch threads (``cores // workers`` in a batch)."""
     import torch
 
     torch.set_num_threads(threads)
 
 
-def _compress_one(job) -> BatchResult:
+def compress_one(source, output, **options) -> BatchResult:
+    """Code one image file to ``output`` (folders made as needed); never raises for a bad
+    file: its result says "failed" with the one-line error. The unit of work that
+    ``compress_many``, or any distributed engine (docs/api.md), runs per image."""
     from . import load
     from .errors import TilecodecError
     from .images import load_image
 
-    source, output, options = job
+    source, output = str(source), str(output)
     start = time.perf_counter()
     try:
         array = load_image(source)
@@ -65,13 +69,14 @@ def _compress_one(job) -> BatchResult:
         return BatchResult(source, output, "failed", seconds=time.perf_counter() - start, error=str(exc))
 
 
-def _decompress_one(job) -> BatchResult:
+def decompress_one(source, output, **options) -> BatchResult:
+    """Decode one .tlc file to the image ``output``, as ``compress_one`` codes one."""
     from . import info, load
     from .api import read_file
     from .errors import TilecodecError
     from .images import save_image
 
-    source, output, options = job
+    source, output = str(source), str(output)
     start = time.perf_counter()
     try:
         data = read_file(source)
@@ -84,22 +89,27 @@ def _decompress_one(job) -> BatchResult:
         return BatchResult(source, output, "failed", seconds=time.perf_counter() - start, error=str(exc))
 
 
+def _call(job) -> BatchResult:
+    fn, source, output, options = job
+    return fn(source, output, **options)
+
+
 def _run(fn, pairs, options: dict, workers: int, force: bool):
     pending = []
     for source, output in pairs:
         if output.exists() and not force:
             yield BatchResult(str(source), str(output), "skipped", bytes_out=output.stat().st_size)
         else:
-            pending.append((str(source), str(output), dict(options)))
+            pending.append((fn, str(source), str(output), dict(options)))
     if workers <= 1:
-        _init_worker(_threads(1))
+        set_threads(_threads(1))
         for job in pending:
-            yield fn(job)
+            yield _call(job)
         return
     context = multiprocessing.get_context("forkserver")  # no fork of a process whose torch threads run
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=set_threads,
                              initargs=(_threads(workers),)) as pool:
-        for future in as_completed([pool.submit(fn, job) for job in pending]):
+        for future in as_completed([pool.submit(_call, job) for job in pending]):
             yield future.result()
 
 
@@ -114,13 +124,13 @@ def compress_many(paths, out_dir, root=None, workers: int = 1, force: bool = Fal
     """Code every image of ``paths`` to ``out_dir`` (its path relative to ``root`` kept, else
     its name), yielding a ``BatchResult`` per image as it finishes. ``options`` are those of
     ``Codec.compress`` (quality, bpp, patch, overlap, max_memory, refine) plus ``model``."""
-    yield from _run(_compress_one, _pairs(paths, out_dir, root, ".tlc"), options, workers, force)
+    yield from _run(compress_one, _pairs(paths, out_dir, root, ".tlc"), options, workers, force)
 
 
 def decompress_many(paths, out_dir, root=None, workers: int = 1, force: bool = False, **options):
     """Decode every ``.tlc`` file of ``paths`` to PNG in ``out_dir``, as ``compress_many``
     does; ``options``: ``max_memory``."""
-    yield from _run(_decompress_one, _pairs(paths, out_dir, root, ".png"), options, workers, force)
+    yield from _run(decompress_one, _pairs(paths, out_dir, root, ".png"), options, workers, force)
 
 
 def find_inputs(folder, recursive: bool, tlc: bool) -> list[Path]:
