@@ -27,3 +27,41 @@ def test_bundled_model_codes_the_sample_better_than_jpeg(name, photo):
     else:
         pytest.fail(f"{name}: no JPEG quality reaches {quality_db:.2f} dB")
     assert len(data) < len(jpeg.getvalue()), (name, len(data), len(jpeg.getvalue()), quality_db)
+
+
+def test_weights_stored_anew_keep_reading_files_that_name_their_former_hash(tmp_path, monkeypatch, small_photo):
+    """Export stores the transforms compactly (float16, zoo.compact_state); a model whose file
+    is stored anew lists the former file's SHA-256 as an alias, so files of the former weights
+    still decode, and files of any other weights are still refused."""
+    import json
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from tilecodec import zoo
+    from tilecodec.models import build
+    from tilecodec.train.export import export
+
+    torch.manual_seed(0)
+    model = build("mean-scale-hyperprior", N=16, M=24, lmbdas=[0.002, 0.02])
+    torch.save({"config": {"architecture": "mean-scale-hyperprior", "N": 16, "M": 24, "lmbdas": [0.002, 0.02]},
+                "model": model.state_dict(), "step": 1}, tmp_path / "run.pt")
+    monkeypatch.setenv("TILECODEC_MODELS", str(tmp_path / "models"))
+    entry = export(tmp_path / "run.pt", "renewed")
+    stored = load_file(entry.path)
+    assert stored["analysis.0.weight"].dtype == torch.float16
+    assert stored["latent_codec.hyper_synthesis.0.weight"].dtype == torch.float32  # the entropy path stays exact
+    old = tilecodec.load("renewed", shared=False).compress(small_photo, quality=50)
+
+    save_file(stored, entry.path, metadata={"export": "stored anew"})  # other bytes: another hash
+    sidecar = entry.path.with_suffix(".json")
+    fields = json.loads(sidecar.read_text())
+    fields["sha256"] = zoo.sha256_file(entry.path)
+    sidecar.write_text(json.dumps(fields))
+    with pytest.raises(tilecodec.BitstreamError, match="made with model renewed"):
+        tilecodec.load("renewed", shared=False).decompress(old)
+    fields["aliases"] = [entry.sha256]
+    sidecar.write_text(json.dumps(fields))
+    renewed = tilecodec.load("renewed", shared=False)
+    assert renewed.decompress(old).shape == small_photo.shape
+    assert tilecodec.info(renewed.compress(small_photo, quality=50)).model_hash == fields["sha256"][:8]

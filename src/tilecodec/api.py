@@ -48,10 +48,11 @@ class Codec:
     ``name`` and ``model_hash`` (the first 8 hex digits of its weights' SHA-256) and are
     refused by a codec of another name or hash."""
 
-    def __init__(self, model, name: str, model_hash: str):
+    def __init__(self, model, name: str, model_hash: str, aliases: tuple = ()):
         self.model = model
         self.name = name
         self.model_hash = model_hash
+        self.aliases = tuple(aliases)  # short hashes of earlier files of the same model, still read
 
     @classmethod
     def from_model(cls, model, name: str = "unregistered") -> "Codec":
@@ -140,7 +141,7 @@ class Codec:
 
     def _check(self, data: bytes):
         header, table = container.index(data)
-        if (header.model, header.model_hash) != (self.name, self.model_hash):
+        if header.model != self.name or header.model_hash not in (self.model_hash, *self.aliases):
             raise BitstreamError(f"file was made with model {header.model} ({header.model_hash}); "
                                  f"this codec is {self.name} ({self.model_hash})")
         n = self.model.latent_codec.num_strings
@@ -226,7 +227,7 @@ def load(name: str | None = None, shared: bool = True) -> Codec:
     if name not in _CACHE or not shared:
         keep_freed_memory()
         model, entry = zoo.load_model(name)
-        codec = Codec(model, entry.name, entry.short_hash)
+        codec = Codec(model, entry.name, entry.short_hash, entry.accepted_hashes[1:])
         if not shared:
             return codec
         _CACHE[name] = codec

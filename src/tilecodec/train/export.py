@@ -41,7 +41,7 @@ def export(checkpoint: Path, name: str, description: str = "", calibrate=None, c
         for r in calibrate_scale_floors(model, sample_crops(calibrate, calibrate_images)):
             log(f"quality {r['quality']:5.1f}: scale floor {r['floor']:.3f}, y {r['saved']:.2%} smaller than at 0.11")
     path = folder / f"{name}.safetensors"
-    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    tensors = {k: v.contiguous() for k, v in zoo.compact_state(model.state_dict()).items()}
     # one metadata key: safetensors writes several in varying order, which changed the file's
     # hash (the model id in every .tlc header) on each export of the same weights
     atomic_write(path, [save(tensors, metadata={"export": json.dumps({"architecture": cfg["architecture"],
