@@ -16,3 +16,10 @@ class CheckerboardConv(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        """Saved weights hold zeros at the masked taps (never used, and never trained), so
+        that stored models compress."""
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        if not keep_vars:
+            destination[prefix + "weight"] = (self.weight * self.mask).detach()
