@@ -217,6 +217,13 @@ def cmd_export(args) -> None:
     print(f"exported {e.name}: {e.path} sha256 {e.sha256[:16]}...")
 
 
+def cmd_export_onnx(args) -> None:
+    from .deploy import export_onnx
+
+    manifest = export_onnx(args.model, args.out_dir, log=print)
+    print(f"wrote {manifest}; tilecodec.deploy.load_onnx({str(manifest.parent)!r}) codes with these graphs")
+
+
 def cmd_bench(args) -> None:
     from .extras import require
 
@@ -363,6 +370,11 @@ def parser() -> argparse.ArgumentParser:
                    help="calibrate the per-level scale floors on crops from these image folders")
     e.add_argument("--calibrate-images", type=int, default=16, help="crops used for calibration (default 16)")
     e.set_defaults(run=cmd_export)
+
+    x = sub.add_parser("export-onnx", help="a model's transforms as ONNX graphs (dynamic image size)")
+    x.add_argument("model", help="model name or .safetensors path")
+    x.add_argument("out_dir", help="folder for PART.onnx and tilecodec-onnx.json (created if missing)")
+    x.set_defaults(run=cmd_export_onnx)
     return p
 
 

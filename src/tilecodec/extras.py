@@ -1,4 +1,4 @@
-"""Optional dependencies: the ``bench`` and ``train`` extras."""
+"""Optional dependencies: the ``bench``, ``train``, ``deploy`` and ``serve`` extras."""
 
 import importlib
 
@@ -10,6 +10,11 @@ EXTRAS = {  # module -> the extra that installs it
     "scipy": "bench",
     "imagecodecs": "bench",
     "matplotlib": "bench",
+    "onnx": "deploy",
+    "onnxruntime": "deploy",
+    "starlette": "serve",
+    "uvicorn": "serve",
+    "multipart": "serve",
 }
 
 

@@ -174,6 +174,8 @@ class CompressionModel(nn.Module):
         y_hat = y_hat.float()  # the entropy path decodes it in float64
         if self.gain is not None:
             y_hat = self.inverse_gain(y_hat, rate.levels(len(y_hat)))
+        if not isinstance(self.synthesis, nn.Sequential):  # a deployed graph (tilecodec.deploy)
+            return fast_transform(self.synthesis, y_hat, self.precision).clamp_(0, 1)
         body = fast_transform(self.synthesis[:-1], y_hat, self.precision)
         last = self.synthesis[-1]
         out = subpixel_deconv(body, last) if isinstance(last, nn.ConvTranspose2d) else last(body)
