@@ -224,6 +224,16 @@ def cmd_export_onnx(args) -> None:
     print(f"wrote {manifest}; tilecodec.deploy.load_onnx({str(manifest.parent)!r}) codes with these graphs")
 
 
+def cmd_serve(args) -> None:
+    from .extras import require
+
+    for module in ("starlette", "uvicorn", "imagecodecs", "pytorch_msssim"):
+        require(module, "tilecodec serve")
+    from .serve.app import serve
+
+    serve(args.host, args.port, max_upload=int(args.max_upload * 1e6), max_pixels=int(args.max_pixels * 1e6))
+
+
 def cmd_bench(args) -> None:
     from .extras import require
 
@@ -375,6 +385,14 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("model", help="model name or .safetensors path")
     x.add_argument("out_dir", help="folder for PART.onnx and tilecodec-onnx.json (created if missing)")
     x.set_defaults(run=cmd_export_onnx)
+
+    w = sub.add_parser("serve", help="a local web page comparing tilecodec with JPEG, WebP, AVIF and JPEG XL")
+    w.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    w.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    w.add_argument("--max-upload", type=float, default=50, metavar="MB", help="largest upload in MB (default 50)")
+    w.add_argument("--max-pixels", type=float, default=24, metavar="MP",
+                   help="largest image in megapixels (default 24)")
+    w.set_defaults(run=cmd_serve)
     return p
 
 

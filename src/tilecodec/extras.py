@@ -14,7 +14,6 @@ EXTRAS = {  # module -> the extra that installs it
     "onnxruntime": "deploy",
     "starlette": "serve",
     "uvicorn": "serve",
-    "multipart": "serve",
 }
 
 

@@ -1,0 +1,1 @@
+"""The local comparison web page (``tilecodec serve``); needs the ``serve`` extra."""
