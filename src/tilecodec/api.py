@@ -18,7 +18,7 @@ from . import container, zoo
 from . import budget
 from .errors import BitstreamError, ParameterError, TilecodecError
 from .images import as_array, to_array, to_tensor
-from .numerics import keep_freed_memory
+from .numerics import keep_freed_memory, release_freed_memory
 from .files import atomic_write
 from .rate import check_quality, step_for_quality  # noqa: F401 (public)
 from .target_size import fit_bpp
@@ -96,15 +96,17 @@ class Codec:
         """Yield the file's sections in order, coding patches batch by batch."""
         if grid is None:
             for strings in self.model.compress(to_tensor(array, self.model.size_multiple), quality, int(refine),
-                                               ENCODER_PATH):
+                                               ENCODER_PATH, budget.pass_pixels(max_memory, refine)):
                 yield from strings
             return
         m, k = self.model.size_multiple, budget.patches_at_once(grid.patch, max_memory, refine)
         for chunk in _chunks(grid.patches, k):
             xs = [torch.cat([to_tensor(array[p.y0: p.y1, p.x0: p.x1], m) for p in batch])
                   for batch in _batches(chunk, k)]
-            for strings in self.model.compress(xs, quality, int(refine), ENCODER_PATH):
+            for strings in self.model.compress(xs, quality, int(refine), ENCODER_PATH,
+                                               budget.pass_pixels(max_memory, refine)):
                 yield from strings
+            release_freed_memory()
 
     def compress(self, image, quality: float = 75, patch: int | None = DEFAULT_PATCH,
                  overlap: int = DEFAULT_OVERLAP, max_memory: int | None = None, bpp: float | None = None,
@@ -187,7 +189,7 @@ class Codec:
         if grid is None:
             strings = [container.section(data, e, i) for i, e in enumerate(table)]
             size = (-(-header.height // m) * m, -(-header.width // m) * m)
-            x_hat = self.model.decompress([strings], [size], header.quality, path)[0]
+            x_hat = self.model.decompress([strings], [size], header.quality, path, budget.pass_pixels(max_memory))[0]
             full = to_array(x_hat, header.height, header.width, header.channels)
             x, y, w, h = box
             return np.ascontiguousarray(full[y: y + h, x: x + w])
@@ -197,12 +199,14 @@ class Codec:
             strings = [[container.section(data, table[p.index * n + k], p.index * n + k) for k in range(n)]
                        for p in chunk]
             sizes = [(-(-p.size[0] // m) * m, -(-p.size[1] // m) * m) for p in chunk]
-            for p, xi in zip(chunk, self.model.decompress(strings, sizes, header.quality, path)):
+            for p, xi in zip(chunk, self.model.decompress(strings, sizes, header.quality, path,
+                                                          budget.pass_pixels(max_memory))):
                 ph, pw = p.size
                 pixels = xi[0, :, :ph, :pw].permute(1, 2, 0).float().numpy()
                 if header.channels == 1:
                     pixels = pixels.mean(axis=2, keepdims=True)
                 blender.add(p, pixels)
+            release_freed_memory()
         out = blender.finish()
         return out[:, :, 0] if header.channels == 1 else out
 

@@ -193,18 +193,58 @@ def row_bands(fn, x: torch.Tensor, halo: int, scale: int) -> torch.Tensor:
 
 def keep_freed_memory() -> bool:
     """Ask glibc's malloc to serve large buffers from its heap and keep freed memory for
-    reuse (M_MMAP_MAX = 0, M_TRIM_THRESHOLD = 1 GiB). By default every buffer above 32 MB
-    is a fresh mmap whose pages the kernel zeroes again on first touch, and the transforms
-    allocate several such feature maps per image (benchmarks/results/allocator.md).
+    reuse (M_MMAP_MAX = 0, M_TRIM_THRESHOLD = 1 GiB), from one arena for every thread
+    (M_ARENA_MAX = 1), so that what the entropy path's threads free serves the transforms.
+    By default every buffer above 32 MB is a fresh mmap whose pages the kernel zeroes again on
+    first touch, and the transforms allocate several such feature maps per image
+    (benchmarks/results/allocator.md); ``release_freed_memory`` returns the kept memory.
     Process-wide; set TILECODEC_MALLOC=default to leave malloc alone. True if applied."""
     if os.environ.get("TILECODEC_MALLOC") == "default" or platform.libc_ver()[0] != "glibc":
         return False
     try:
         libc = ctypes.CDLL(None)
-        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # malloc.h
-        return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
+        M_TRIM_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -4, -8  # malloc.h
+        return (bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
+                and bool(libc.mallopt(M_ARENA_MAX, 1)))
     except (OSError, AttributeError):
         return False
+
+
+def release_freed_memory() -> None:
+    """Hand the memory malloc keeps for reuse (``keep_freed_memory``) back to the system:
+    called between the patch batches of a large image, so that the process's peak stays that
+    of one batch, not the sum of every batch's fragments."""
+    if os.environ.get("TILECODEC_MALLOC") == "default" or platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+BAND_HALO = 4  # latent rows of context on each side of a band: the bundled transforms reach 2
+
+
+def in_bands(transform, x: torch.Tensor, unit_in: int, unit_out: int, rows: int | None,
+             halo: int = BAND_HALO) -> torch.Tensor:
+    """``transform(x)`` computed in horizontal bands of ``rows`` latent rows, each with
+    ``halo`` latent rows of context above and below, cropped and stacked: ``x`` has
+    ``unit_in`` rows per latent row, the output ``unit_out`` (16 and 1 for an analysis, 1 and
+    16 for a synthesis). Equal to one pass up to float rounding while ``halo`` covers the
+    transform's receptive field; the working memory is that of one band. ``rows=None`` or a
+    band as tall as ``x``: one pass."""
+    n = x.shape[2] // unit_in
+    if rows is None or rows >= n:
+        return transform(x)
+    rows = max(1, rows)
+    out = []
+    for a in range(0, n, rows):
+        b = min(n, a + rows)
+        a0, b0 = max(0, a - halo), min(n, b + halo)
+        y = transform(x[:, :, a0 * unit_in: b0 * unit_in])
+        out.append(y[:, :, (a - a0) * unit_out: (b - a0) * unit_out].clone())
+        del y
+    return torch.cat(out, dim=2)
 
 
 def fast_transform(module: torch.nn.Module, x: torch.Tensor, precision: str) -> torch.Tensor:

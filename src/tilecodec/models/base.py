@@ -10,7 +10,7 @@ from torch import nn
 
 from ..entropy.paths import FIXED_POINT
 from ..layers import GainUnit, subpixel_deconv
-from ..numerics import default_precision, entropy_map, fast_transform
+from ..numerics import BAND_HALO, default_precision, entropy_map, fast_transform, in_bands
 from ..rate import RateControl, RatePoint
 
 # weights saved before the latent codecs composed (format 3 and 4 bundled models): old name
@@ -110,42 +110,57 @@ class CompressionModel(nn.Module):
         """Whether ``quality`` changes the rate."""
         return self.rate_control.variable_rate
 
-    def latent(self, x: torch.Tensor, rate: RatePoint, precision: str | None = None) -> torch.Tensor:
+    def latent(self, x: torch.Tensor, rate: RatePoint, precision: str | None = None,
+               max_pixels: int | None = None) -> torch.Tensor:
         """The latent the latent codec codes for Bx3xHxW ``x`` at ``rate`` (scaled by the
         gains), from the analysis in ``precision`` (default: the model's)."""
-        return self.gained(self.analyse(x, precision), rate)
+        return self.gained(self.analyse(x, precision, max_pixels), rate)
 
-    def analyse(self, x: torch.Tensor, precision: str | None = None) -> torch.Tensor:
-        """The analysis transform's output for Bx3xHxW ``x``, the same at every rate."""
-        return fast_transform(self.analysis, x, precision or self.precision).contiguous()
+    def _band_rows(self, x: torch.Tensor, full_res: bool, max_pixels: int | None) -> int | None:
+        """Latent rows per band so that a band and its halo cover at most ``max_pixels``
+        image pixels (``x``: images if ``full_res``, else latents)."""
+        if max_pixels is None:
+            return None
+        width = x.shape[3] * (1 if full_res else self.latent_stride)
+        return max(1, max_pixels // (len(x) * width * self.latent_stride) - 2 * BAND_HALO)
+
+    def analyse(self, x: torch.Tensor, precision: str | None = None, max_pixels: int | None = None) -> torch.Tensor:
+        """The analysis transform's output for Bx3xHxW ``x``, the same at every rate; with
+        ``max_pixels``, run in bands of at most that many pixels (``numerics.in_bands``)."""
+        precision = precision or self.precision
+        return in_bands(lambda v: fast_transform(self.analysis, v, precision).contiguous(), x,
+                        self.latent_stride, 1, self._band_rows(x, True, max_pixels))
 
     def gained(self, y: torch.Tensor, rate: RatePoint) -> torch.Tensor:
         """``analyse``'s output scaled by the gains of ``rate``'s level (unchanged without gain units)."""
         return self.gain(y, rate.levels(len(y))) if self.gain is not None else y
 
     @torch.no_grad()
-    def compress(self, x, quality: float, refine: int = 0, path=FIXED_POINT) -> list[list[bytes]]:
+    def compress(self, x, quality: float, refine: int = 0, path=FIXED_POINT,
+                 max_pixels: int | None = None) -> list[list[bytes]]:
         """x: Bx3xHxW in [0, 1] (sides multiples of ``size_multiple``), or a list of such
         batches; each image's latent strings, in order, coded on the entropy ``path`` (the
         container's choice for the format it writes). The transforms run batch by batch; the entropy path runs image by image, spread
         over threads (``entropy_map``). If the fast transforms yield latents the coder refuses
         (non-finite or out of range), everything is coded again in "reference" precision.
-        ``refine``: steps of encoder-side latent refinement per batch (see ``refine``)."""
+        ``refine``: steps of encoder-side latent refinement per batch (see ``refine``).
+        ``max_pixels``: the analysis runs in bands of at most that many pixels."""
         batches = list(x) if isinstance(x, (list, tuple)) else [x]
         rate = self.rate_control.point(quality)
         try:
-            return self._compress(batches, rate, self.precision, refine, path)
+            return self._compress(batches, rate, self.precision, refine, path, max_pixels)
         except FloatingPointError:
             if self.precision == "reference":
                 raise
-            return self._compress(batches, rate, "reference", refine, path)
+            return self._compress(batches, rate, "reference", refine, path, max_pixels)
 
-    def _compress(self, batches: list, rate: RatePoint, precision: str, refine: int, path) -> list[list[bytes]]:
+    def _compress(self, batches: list, rate: RatePoint, precision: str, refine: int, path,
+                  max_pixels: int | None) -> list[list[bytes]]:
         from ..refine import refine_latent
 
         images = []
         for x in batches:
-            y = self.latent(x, rate, precision)
+            y = self.latent(x, rate, precision, max_pixels)
             if refine:
                 y = refine_latent(self, x, y, rate, refine)
             images += [y[i: i + 1] for i in range(len(y))]
@@ -153,11 +168,11 @@ class CompressionModel(nn.Module):
 
     @torch.no_grad()
     def decompress(self, strings: list[list[bytes]], sizes: list[tuple[int, int]], quality: float,
-                   path=FIXED_POINT) -> list[torch.Tensor]:
+                   path=FIXED_POINT, max_pixels: int | None = None) -> list[torch.Tensor]:
         """Inverse of ``compress``: each image's strings and (padded) size (H, W) -> a list of
         1x3xHxW images. Latents are decoded on the entropy ``path`` the file was coded with
         (``container.entropy_path``), spread over threads; images of the same size go through
-        the synthesis together."""
+        the synthesis together, in bands of at most ``max_pixels`` pixels."""
         rate = self.rate_control.point(quality)
         d = self.latent_stride
         latents = entropy_map(lambda job: self.latent_codec.decompress(job[0], (job[1][0] // d, job[1][1] // d),
@@ -165,15 +180,20 @@ class CompressionModel(nn.Module):
         out = [None] * len(latents)
         for size in dict.fromkeys(sizes):
             group = [i for i, si in enumerate(sizes) if si == size]
-            for i, xi in zip(group, self.synthesize(torch.cat([latents[i] for i in group]), rate).split(1)):
+            for i, xi in zip(group, self.synthesize(torch.cat([latents[i] for i in group]), rate,
+                                                    max_pixels).split(1)):
                 out[i] = xi
         return out
 
-    def synthesize(self, y_hat: torch.Tensor, rate: RatePoint) -> torch.Tensor:
-        """Decoded latents (as ``latent`` gives them, any float dtype) -> images in [0, 1]."""
+    def synthesize(self, y_hat: torch.Tensor, rate: RatePoint, max_pixels: int | None = None) -> torch.Tensor:
+        """Decoded latents (as ``latent`` gives them, any float dtype) -> images in [0, 1];
+        with ``max_pixels``, in bands of at most that many pixels (``numerics.in_bands``)."""
         y_hat = y_hat.float()  # the entropy path decodes it in float64
         if self.gain is not None:
             y_hat = self.inverse_gain(y_hat, rate.levels(len(y_hat)))
+        return in_bands(self._synthesis, y_hat, 1, self.latent_stride, self._band_rows(y_hat, False, max_pixels))
+
+    def _synthesis(self, y_hat: torch.Tensor) -> torch.Tensor:
         if not isinstance(self.synthesis, nn.Sequential):  # a deployed graph (tilecodec.deploy)
             return fast_transform(self.synthesis, y_hat, self.precision).clamp_(0, 1)
         body = fast_transform(self.synthesis[:-1], y_hat, self.precision)
