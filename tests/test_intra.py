@@ -90,3 +90,14 @@ def test_predictions_are_batched_over_blocks_and_modes():
         alone = hevc.predict(_lines(picture, *block, 16))
         assert torch.equal(together[i: i + 1], alone)
     assert together.min() >= 0 and together.max() <= 255
+
+
+def test_raster_availability_matches_an_explicit_decode_order():
+    n = 8
+    picture = torch.randint(0, 256, (3, 24, 32))
+    lines, blocks = hevc.raster_reference_lines(picture, n)
+    for i, (y0, x0) in enumerate(blocks):
+        known = torch.zeros(24, 32, dtype=torch.bool)
+        for y1, x1 in blocks[:i]:
+            known[y1: y1 + n, x1: x1 + n] = True
+        assert torch.equal(lines[i: i + 1], _lines(picture, y0, x0, n, known)), (y0, x0)

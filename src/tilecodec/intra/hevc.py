@@ -69,6 +69,25 @@ def reference_lines(samples: torch.Tensor, known: torch.Tensor, blocks, n: int) 
     return substitute(lines, available)
 
 
+def raster_reference_lines(samples: torch.Tensor, n: int) -> tuple[torch.Tensor, list]:
+    """The reference lines of every n x n block of ``samples`` (C x H x W, sides multiples of
+    n), with the availability of a raster-order decode: everything above the block's row of
+    blocks and the blocks to its left are decoded (so top-right is available inside the
+    picture, bottom-left never). Returns (B x C x (4n + 1) lines, [(y0, x0)] in raster order)."""
+    _, height, width = samples.shape
+    blocks = [(y0, x0) for y0 in range(0, height - n + 1, n) for x0 in range(0, width - n + 1, n)]
+    positions = [line_positions(y0, x0, n) for y0, x0 in blocks]
+    rows = torch.stack([r for r, _ in positions])
+    cols = torch.stack([c for _, c in positions])
+    y0 = torch.tensor([b[0] for b in blocks])[:, None]
+    x0 = torch.tensor([b[1] for b in blocks])[:, None]
+    inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+    decoded = (rows < y0) | ((rows < y0 + n) & (cols < x0))
+    lines = samples.long()[:, rows.clamp(0, height - 1), cols.clamp(0, width - 1)].permute(1, 0, 2)
+    available = (inside & decoded)[:, None, :].expand_as(lines)
+    return substitute(lines, available), blocks
+
+
 def smoothing_applies(mode: int, n: int) -> bool:
     """8.4.4.2.3: whether the reference samples are [1 2 1]-filtered for ``mode`` at size ``n``."""
     if mode == DC or n == 4:
