@@ -1,0 +1,53 @@
+"""Learned intra predictors (tilecodec.intra.learned): shapes, causality, and that they learn."""
+
+import torch
+
+from tilecodec.intra.learned import ExtendedContextPredictor, InpaintingPredictor, windows
+
+
+def _gradients(n: int) -> torch.Tensor:
+    """n windows of 64x96 smooth colour ramps, each with its own direction and offset."""
+    y, x = torch.meshgrid(torch.linspace(0, 1, 64), torch.linspace(0, 1.5, 96), indexing="ij")
+    a, b, c = torch.rand(3, n, 3, 1, 1)
+    return (0.5 * a * x + 0.5 * b * y + 0.25 * c).clamp(0, 1)
+
+
+def test_windows_cut_the_causal_neighbours():
+    images = torch.rand(2, 3, 64, 96)
+    context, neighbours, target = windows(images)
+    assert context.shape == (2, 3, 64, 64) and neighbours.shape == (2, 4, 3, 32, 32) and target.shape == (2, 3, 32, 32)
+    assert torch.equal(neighbours[:, 2], images[:, :, :32, 64:])  # top-right
+    assert torch.equal(target, images[:, :, 32:, 32:64])
+
+
+def test_the_inpainting_predictor_never_sees_the_block_it_predicts():
+    model = InpaintingPredictor(width=8).eval()
+    context, _, _ = windows(torch.rand(2, 3, 64, 96))
+    other = context.clone()
+    other[:, :, 32:, 32:] = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        out = model(context)
+    assert out.shape == (2, 3, 32, 32) and torch.equal(out, model(other).detach())
+
+
+def test_the_extended_predictor_reads_the_top_right_neighbour():
+    model = ExtendedContextPredictor(width=8)
+    _, neighbours, _ = windows(torch.rand(1, 3, 64, 96))
+    neighbours.requires_grad_(True)
+    model(neighbours).sum().backward()
+    assert all(float(neighbours.grad[:, k].abs().sum()) > 0 for k in range(4))
+
+
+def test_both_predictors_fit_a_batch():
+    torch.manual_seed(0)
+    parts = windows(_gradients(4))
+    for model, pick in ((InpaintingPredictor(width=8), 0), (ExtendedContextPredictor(width=8), 1)):
+        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+        losses = []
+        for _ in range(100):
+            loss = torch.mean((model(parts[pick]) - parts[2]) ** 2)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert sum(losses[-10:]) < 0.2 * sum(losses[:10]), (type(model).__name__, losses[:3], losses[-3:])
