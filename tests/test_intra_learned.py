@@ -51,3 +51,24 @@ def test_both_predictors_fit_a_batch():
             opt.step()
             losses.append(loss.item())
         assert sum(losses[-10:]) < 0.2 * sum(losses[:10]), (type(model).__name__, losses[:3], losses[-3:])
+
+
+def test_train_intra_writes_a_predictor_that_loads(tmp_path, photo):
+    from PIL import Image
+
+    from tilecodec.cli import main
+    from tilecodec.train.intra import load_predictor
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(photo[i * 100: i * 100 + 128, i * 150: i * 150 + 160]).save(folder / f"{i}.png")
+    out = tmp_path / "inpainting.safetensors"
+    assert main(["train-intra", "inpainting", str(folder), "--out", str(out), "--steps", "3", "--batch", "2",
+                 "--width", "8"]) == 0
+    model = load_predictor(out)
+    rows = (tmp_path / "inpainting.csv").read_text().splitlines()
+    assert rows[0].startswith("step,") and rows[-1].startswith("3,")
+    context = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert model(context).shape == (1, 3, 32, 32)

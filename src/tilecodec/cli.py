@@ -217,6 +217,14 @@ def cmd_export(args) -> None:
     print(f"exported {e.name}: {e.path} sha256 {e.sha256[:16]}...")
 
 
+def cmd_train_intra(args) -> None:
+    from .train.intra import train_intra
+
+    last = train_intra(args.kind, args.data, Path(args.out), steps=args.steps, batch=args.batch, lr=args.lr,
+                       width=args.width, max_minutes=args.max_minutes)
+    print(f"wrote {args.out} after {last['step']} steps: prediction MSE {last['mse']:.5f} ({last['psnr']:.2f} dB)")
+
+
 def cmd_export_onnx(args) -> None:
     from .deploy import export_onnx
 
@@ -380,6 +388,18 @@ def parser() -> argparse.ArgumentParser:
                    help="calibrate the per-level scale floors on crops from these image folders")
     e.add_argument("--calibrate-images", type=int, default=16, help="crops used for calibration (default 16)")
     e.set_defaults(run=cmd_export)
+
+    ti = sub.add_parser("train-intra", help="train a learned intra predictor on random 96x64 windows")
+    ti.add_argument("kind", choices=["inpainting", "extended"], help="inpainting (64x64 context) or extended "
+                                                                     "(four causal neighbours)")
+    ti.add_argument("data", nargs="+", help="image folders, searched recursively")
+    ti.add_argument("--out", required=True, help="the .safetensors file to write")
+    ti.add_argument("--steps", type=int, default=20000, help="steps of the cosine schedule (default 20000)")
+    ti.add_argument("--batch", type=int, default=32, help="windows per step (default 32)")
+    ti.add_argument("--lr", type=float, default=2e-4, help="peak learning rate of Adam (default 2e-4)")
+    ti.add_argument("--width", type=int, default=64, help="channels of the first layer (default 64)")
+    ti.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes (default: none)")
+    ti.set_defaults(run=cmd_train_intra)
 
     x = sub.add_parser("export-onnx", help="a model's transforms as ONNX graphs (dynamic image size)")
     x.add_argument("model", help="model name or .safetensors path")
