@@ -57,7 +57,7 @@ def test_train_intra_writes_a_predictor_that_loads(tmp_path, photo):
     from PIL import Image
 
     from tilecodec.cli import main
-    from tilecodec.train.intra import load_predictor
+    from tilecodec.intra.learned import load_predictor
 
     folder = tmp_path / "images"
     folder.mkdir()

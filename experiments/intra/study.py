@@ -2,11 +2,14 @@
 each 32x32 block from its original (not decoded) neighbours, and which modes win.
 
     python experiments/intra/study.py > experiments/intra/hevc.md   # also hevc_modes.png, hevc.json
+    python experiments/intra/study.py --learned INPAINTING.safetensors EXTENDED.safetensors > experiments/intra/learned.md
 
 Every 32x32 block of each photo (cropped to whole blocks) in raster order, references with
 raster-order availability (``intra.hevc.raster_reference_lines``), all 35 modes with the
 standard's smoothing and edge filters on every RGB channel; a block's error is the mean
-squared error over its RGB samples. The learned predictors' columns join when they are trained.
+squared error over its RGB samples. ``--learned`` adds the learned predictors (files named
+``inpainting`` and ``extended`` as ``tilecodec train-intra`` writes them) on the blocks that have
+all four causal neighbours inside the picture.
 """
 
 import glob
@@ -38,7 +41,64 @@ def study(path: Path) -> dict:
             "wins": torch.bincount(best.indices, minlength=35).tolist()}
 
 
+def learned(path: Path, predictors: dict) -> dict:
+    """On the blocks with all four causal neighbours inside the picture: MSE of the best HEVC
+    mode and of each learned predictor (original neighbours), and which of all is best."""
+    from tilecodec.intra.learned import windows
+
+    array = load_image(path)
+    h, w = array.shape[0] // N * N, array.shape[1] // N * N
+    picture = torch.from_numpy(np.array(array[:h, :w])).permute(2, 0, 1).long()
+    lines, blocks = hevc.raster_reference_lines(picture, N)
+    keep = [i for i, (y0, x0) in enumerate(blocks) if y0 >= N and x0 >= N and x0 + 2 * N <= w]
+    truth = torch.stack([picture[:, blocks[i][0]: blocks[i][0] + N, blocks[i][1]: blocks[i][1] + N] for i in keep]).double()
+    hevc_mse = torch.cat([((hevc.predict(lines[keep[j: j + 64]]).double() - truth[j: j + 64, None]) ** 2).mean(dim=(2, 3, 4))
+                          for j in range(0, len(keep), 64)])
+    scaled = picture.float() / 255
+    win = torch.stack([scaled[:, blocks[i][0] - N: blocks[i][0] + N, blocks[i][1] - N: blocks[i][1] + 2 * N] for i in keep])
+    context, neighbours, _ = windows(win)
+    learned_mse = {}
+    with torch.no_grad():
+        for name, model in predictors.items():
+            source = neighbours if name == "extended" else context
+            out = torch.cat([model(source[j: j + 256]) for j in range(0, len(keep), 256)])
+            out = torch.round(out.double() * 255)
+            learned_mse[name] = ((out - truth) ** 2).mean(dim=(1, 2, 3))
+    best_hevc = hevc_mse.min(dim=1)
+    everything = torch.cat([hevc_mse] + [v[:, None] for v in learned_mse.values()], dim=1)
+    return {"image": path.name, "blocks": len(keep), "best_hevc_mse": float(best_hevc.values.mean()),
+            **{f"{k}_mse": float(v.mean()) for k, v in learned_mse.items()},
+            **{f"{k}_beats_hevc": float((v < best_hevc.values).double().mean()) for k, v in learned_mse.items()},
+            "wins": torch.bincount(everything.argmin(dim=1), minlength=everything.shape[1]).tolist()}
+
+
+def main_learned(paths: list) -> None:
+    from tilecodec.intra.learned import load_predictor
+
+    predictors = {Path(p).stem: load_predictor(p) for p in paths}
+    rows = [learned(Path(p), predictors) for p in sorted(glob.glob(str(EVAL / "*.png")))]
+    (HERE / "learned.json").write_text(json.dumps(rows, indent=1) + "\n")
+    names = list(predictors)
+    print(f"`python experiments/intra/study.py --learned {' '.join(paths)}`\n")
+    print(f"{len(rows)} eval photos, {sum(r['blocks'] for r in rows)} blocks of {N}x{N} with all four causal "
+          "neighbours inside the picture, original neighbours; MSE on 0-255 samples.\n")
+    print("| photo | blocks | best HEVC MSE | " + " | ".join(f"{n} MSE | {n} beats best HEVC" for n in names) + " |")
+    print("|---|---|---|" + "---|---|" * len(names))
+    for r in rows:
+        print(f"| {r['image']} | {r['blocks']} | {r['best_hevc_mse']:.1f} | "
+              + " | ".join(f"{r[n + '_mse']:.1f} | {r[n + '_beats_hevc']:.0%}" for n in names) + " |")
+    wins = np.sum([r["wins"] for r in rows], axis=0)
+    total = wins.sum()
+    print("\nBest predictor per block, HEVC modes and the learned ones together: planar "
+          f"{wins[0] / total:.1%}, DC {wins[1] / total:.1%}, angular {wins[2:35].sum() / total:.1%}, "
+          + ", ".join(f"{n} {wins[35 + i] / total:.1%}" for i, n in enumerate(names)) + ".")
+
+
 def main() -> None:
+    import sys
+
+    if sys.argv[1:2] == ["--learned"]:
+        return main_learned(sys.argv[2:])
     rows = [study(Path(p)) for p in sorted(glob.glob(str(EVAL / "*.png")))]
     wins = np.sum([r["wins"] for r in rows], axis=0)
     total = int(wins.sum())

@@ -12,10 +12,14 @@ Both take and return samples in [0, 1]; ``windows`` cuts training examples from 
 windows (two rows of three blocks: top-left, top, top-right above; left and the target below).
 """
 
+import json
+from pathlib import Path
+
 import torch
 from torch import nn
 
 BLOCK = 32
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights"  # bundled: intra-KIND.safetensors
 BOTTLENECK = 8192
 
 
@@ -80,3 +84,30 @@ def windows(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     top_left, top, top_right = images[:, :, :b, :b], images[:, :, :b, b: 2 * b], images[:, :, :b, 2 * b:]
     left, target = images[:, :, b:, :b], images[:, :, b:, b: 2 * b]
     return images[:, :, :, : 2 * b], torch.stack([top_left, top, top_right, left], dim=1), target
+
+
+KINDS = {"inpainting": InpaintingPredictor, "extended": ExtendedContextPredictor}
+
+
+def build_predictor(kind: str, width: int = 64) -> nn.Module:
+    if kind not in KINDS:
+        raise ValueError(f"unknown intra predictor {kind!r}; kinds: {', '.join(KINDS)}")
+    return KINDS[kind](width=width)
+
+
+def load_predictor(path) -> nn.Module:
+    """A predictor written by ``tilecodec train-intra`` (its kind and width are in the file's
+    metadata; weights may be stored in float16), in float32 and eval mode."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(str(path), "pt") as f:
+        meta = json.loads(f.metadata()["intra"])
+    model = build_predictor(meta["kind"], meta["width"])
+    model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    return model.eval()
+
+
+def bundled(kind: str) -> nn.Module:
+    """The bundled, trained ``kind`` predictor ("inpainting" or "extended")."""
+    return load_predictor(WEIGHTS / f"intra-{kind}.safetensors")

@@ -1,8 +1,9 @@
 """Training the learned intra predictors (``tilecodec.intra.learned``) on random 96x64 windows
 of training photos: the target block's MSE against its prediction from original neighbours.
 
-``train_intra`` is time-boxed and writes one safetensors file (atomically) with the predictor's
-kind and width in its metadata, plus a CSV log beside it; ``load_predictor`` reads it back.
+``train_intra`` is time-boxed and writes one safetensors file (atomically; weights in float16)
+with the predictor's kind and width in its metadata, plus a CSV log beside it; ``intra.learned.load_predictor``
+reads it back.
 """
 
 import csv
@@ -12,19 +13,11 @@ import time
 from pathlib import Path
 
 import torch
-from safetensors.torch import load, save
+from safetensors.torch import save
 
 from ..files import atomic_write
-from ..intra.learned import ExtendedContextPredictor, InpaintingPredictor, windows
+from ..intra.learned import ExtendedContextPredictor, build_predictor, windows
 from .data import RandomCrops
-
-KINDS = {"inpainting": InpaintingPredictor, "extended": ExtendedContextPredictor}
-
-
-def build_predictor(kind: str, width: int = 64):
-    if kind not in KINDS:
-        raise ValueError(f"unknown intra predictor {kind!r}; kinds: {', '.join(KINDS)}")
-    return KINDS[kind](width=width)
 
 
 def predict(model, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,7 +59,7 @@ def train_intra(kind: str, folders, out, steps: int = 20000, batch: int = 32, lr
             log(f"{kind} step {step}: mse {mse:.5f} ({rows[-1]['psnr']:.2f} dB)")
         if stop:
             break
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.half().contiguous() for k, v in model.state_dict().items()}  # float16: half the size
     atomic_write(out, [save(state, metadata={"intra": json.dumps({"kind": kind, "width": width,
                                                                     "steps": rows[-1]["step"]})})])
     with open(out.with_suffix(".csv"), "w", newline="") as f:
@@ -74,15 +67,3 @@ def train_intra(kind: str, folders, out, steps: int = 20000, batch: int = 32, lr
         writer.writeheader()
         writer.writerows(rows)
     return rows[-1]
-
-
-def load_predictor(path):
-    """The predictor ``train_intra`` wrote to ``path``, in eval mode."""
-    data = Path(path).read_bytes()
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as f:
-        meta = json.loads(f.metadata()["intra"])
-    model = build_predictor(meta["kind"], meta["width"])
-    model.load_state_dict(load(data))
-    return model.eval()
