@@ -44,7 +44,7 @@ def study(path: Path) -> dict:
 def learned(path: Path, predictors: dict) -> dict:
     """On the blocks with all four causal neighbours inside the picture: MSE of the best HEVC
     mode and of each learned predictor (original neighbours), and which of all is best."""
-    from tilecodec.intra.learned import windows
+    from tilecodec.intra.learned import ExtendedContextPredictor, windows
 
     array = load_image(path)
     h, w = array.shape[0] // N * N, array.shape[1] // N * N
@@ -60,7 +60,7 @@ def learned(path: Path, predictors: dict) -> dict:
     learned_mse = {}
     with torch.no_grad():
         for name, model in predictors.items():
-            source = neighbours if name == "extended" else context
+            source = neighbours if isinstance(model, ExtendedContextPredictor) else context
             out = torch.cat([model(source[j: j + 256]) for j in range(0, len(keep), 256)])
             out = torch.round(out.double() * 255)
             learned_mse[name] = ((out - truth) ** 2).mean(dim=(1, 2, 3))
@@ -75,7 +75,7 @@ def learned(path: Path, predictors: dict) -> dict:
 def main_learned(paths: list) -> None:
     from tilecodec.intra.learned import load_predictor
 
-    predictors = {Path(p).stem: load_predictor(p) for p in paths}
+    predictors = {Path(p).stem.removeprefix("intra-"): load_predictor(p) for p in paths}
     rows = [learned(Path(p), predictors) for p in sorted(glob.glob(str(EVAL / "*.png")))]
     (HERE / "learned.json").write_text(json.dumps(rows, indent=1) + "\n")
     names = list(predictors)
