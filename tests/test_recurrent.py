@@ -1,0 +1,63 @@
+"""The recurrent progressive codec's networks: the binarizer, bit budget per iteration, and
+decoder lockstep (the decoder alone, from the bits, rebuilds the encoder's reconstructions,
+and a prefix of the bits is a shorter code)."""
+
+import torch
+
+from tilecodec.layers.recurrent import ConvLSTM, binarize
+from tilecodec.models.recurrent import BITS, RecurrentCodecNet
+
+
+def test_the_binarizer_is_unbiased_in_training_and_the_sign_at_inference():
+    torch.manual_seed(0)
+    x = torch.linspace(-1, 1, 21)
+    samples = torch.stack([binarize(x, training=True) for _ in range(20000)])
+    assert set(samples.unique().tolist()) <= {-1.0, 1.0}
+    assert (samples.mean(0) - x).abs().max() < 0.03  # E[b] = x
+    assert torch.equal(binarize(x, training=False), torch.where(x >= 0, 1.0, -1.0))
+    y = x.clone().requires_grad_(True)
+    binarize(y, training=True).sum().backward()
+    assert torch.equal(y.grad, torch.ones_like(x))  # straight through
+
+
+def test_conv_lstm_keeps_its_state_shape():
+    cell = ConvLSTM(3, 8, 3, stride=2)
+    h, state = cell(torch.rand(2, 3, 16, 16), None)
+    h2, _ = cell(torch.rand(2, 3, 16, 16), state)
+    assert h.shape == h2.shape == (2, 8, 8, 8) and not torch.equal(h, h2)
+
+
+def test_iterations_cost_128_bits_each_and_the_decoder_follows_from_the_bits_alone():
+    torch.manual_seed(0)
+    net = RecurrentCodecNet(width=8).eval()
+    x = torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        bits, outputs = net(x, iterations=4)
+        assert all(b.shape == (3, BITS, 2, 2) and set(b.unique().tolist()) <= {-1.0, 1.0} for b in bits)
+        assert sum(b[0].numel() for b in bits) == 4 * 128
+        decoded = net.decode(bits)
+        assert all(torch.equal(a, b) for a, b in zip(outputs, decoded))
+        shorter_bits, shorter = net(x, iterations=2)  # a prefix is a 2-iteration code
+        assert all(torch.equal(a, b) for a, b in zip(shorter_bits, bits[:2]))
+        assert torch.equal(net.decode(bits[:2])[-1], shorter[-1])
+        start = torch.rand(3, 3, 32, 32)  # from a prediction, the residual is coded
+        b1, o1 = net(x, iterations=1, start=start)
+        assert torch.equal(net.decode(b1, start=start)[0], o1[0])
+
+
+def test_training_reduces_the_error_over_iterations():
+    torch.manual_seed(0)
+    net = RecurrentCodecNet(width=4)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    x = torch.rand(4, 1, 1, 1).expand(4, 3, 32, 32)  # flat patches of random grey levels
+    for _ in range(30):
+        _, outputs = net(x, iterations=3)
+        loss = sum((o - x).abs().mean() for o in outputs)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        _, outputs = net(x, iterations=3)
+    errors = [float((o - x).abs().mean()) for o in outputs]
+    assert errors[0] < float((0.5 - x).abs().mean()) and errors[-1] <= errors[0] + 1e-3, errors
