@@ -61,3 +61,22 @@ def test_training_reduces_the_error_over_iterations():
         _, outputs = net(x, iterations=3)
     errors = [float((o - x).abs().mean()) for o in outputs]
     assert errors[0] < float((0.5 - x).abs().mean()) and errors[-1] <= errors[0] + 1e-3, errors
+
+
+def test_train_recurrent_writes_a_network_that_loads(tmp_path, photo):
+    from PIL import Image
+
+    from tilecodec.cli import main
+    from tilecodec.models.recurrent import load_recurrent
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(photo[:96, :128]).save(folder / "a.png")
+    out = tmp_path / "recurrent.safetensors"
+    assert main(["train-recurrent", str(folder), "--out", str(out), "--steps", "2", "--batch", "2",
+                 "--iterations", "2", "--width", "4"]) == 0
+    net = load_recurrent(out)
+    with torch.no_grad():
+        bits, outputs = net(torch.rand(1, 3, 32, 32), iterations=2)
+    assert len(bits) == 2 and torch.equal(net.decode(bits)[-1], outputs[-1])
+    assert (tmp_path / "recurrent.csv").read_text().splitlines()[-1].startswith("2,")

@@ -225,6 +225,14 @@ def cmd_train_intra(args) -> None:
     print(f"wrote {args.out} after {last['step']} steps: prediction MSE {last['mse']:.5f} ({last['psnr']:.2f} dB)")
 
 
+def cmd_train_recurrent(args) -> None:
+    from .train.recurrent import train_recurrent
+
+    last = train_recurrent(args.data, Path(args.out), steps=args.steps, batch=args.batch, iterations=args.iterations,
+                           lr=args.lr, width=args.width, max_minutes=args.max_minutes)
+    print(f"wrote {args.out} after {last['step']} steps: {last['psnr_last']:.2f} dB after {args.iterations} iterations")
+
+
 def cmd_export_onnx(args) -> None:
     from .deploy import export_onnx
 
@@ -400,6 +408,17 @@ def parser() -> argparse.ArgumentParser:
     ti.add_argument("--width", type=int, default=64, help="channels of the first layer (default 64)")
     ti.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes (default: none)")
     ti.set_defaults(run=cmd_train_intra)
+
+    tr = sub.add_parser("train-recurrent", help="train the recurrent progressive codec's networks on 32x32 patches")
+    tr.add_argument("data", nargs="+", help="image folders, searched recursively")
+    tr.add_argument("--out", required=True, help="the .safetensors file to write")
+    tr.add_argument("--steps", type=int, default=20000, help="steps of the cosine schedule (default 20000)")
+    tr.add_argument("--batch", type=int, default=32, help="patches per step (default 32)")
+    tr.add_argument("--iterations", type=int, default=16, help="iterations trained, 128 bits a patch each (default 16)")
+    tr.add_argument("--lr", type=float, default=5e-4, help="peak learning rate of Adam (default 5e-4)")
+    tr.add_argument("--width", type=int, default=32, help="encoder's first width; 64 is the paper's (default 32)")
+    tr.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes (default: none)")
+    tr.set_defaults(run=cmd_train_recurrent)
 
     x = sub.add_parser("export-onnx", help="a model's transforms as ONNX graphs (dynamic image size)")
     x.add_argument("model", help="model name or .safetensors path")

@@ -10,6 +10,8 @@ reconstructions so far, so one model serves every rate, and the first k iteratio
 code are a k-iteration code (the LSTM states depend only on what came before).
 """
 
+import json
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -79,3 +81,15 @@ class RecurrentCodecNet(nn.Module):
             reconstruction = reconstruction + out
             outputs.append(reconstruction)
         return outputs
+
+
+def load_recurrent(path) -> RecurrentCodecNet:
+    """The network ``tilecodec train-recurrent`` wrote to ``path``, in float32 and eval mode."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(str(path), "pt") as f:
+        meta = json.loads(f.metadata()["recurrent"])
+    net = RecurrentCodecNet(width=meta["width"])
+    net.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    return net.eval()
