@@ -74,7 +74,7 @@ class RecurrentCodecNet(nn.Module):
     def decode(self, bits: list, start: torch.Tensor | None = None) -> list:
         """The reconstructions after each iteration from the bits alone (the decoder's side)."""
         n = len(bits[0])
-        reconstruction = torch.full((n, 3, PATCH, PATCH), 0.5) if start is None else start
+        reconstruction = torch.full((n, 3, PATCH, PATCH), 0.5, device=bits[0].device) if start is None else start
         state, outputs = None, []
         for b in bits:
             out, state = self.decode_step(b, state)

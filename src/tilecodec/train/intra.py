@@ -29,20 +29,22 @@ def predict(model, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def train_intra(kind: str, folders, out, steps: int = 20000, batch: int = 32, lr: float = 2e-4,
                 width: int = 64, max_minutes: float | None = None, log_every: int = 100,
                 log=print, seed: int = 0) -> dict:
-    """Train a ``kind`` predictor ("inpainting" or "extended") on windows from ``folders``;
+    """Train a ``kind`` predictor ("inpainting" or "extended") on windows from ``folders``, on
+    the GPU when PyTorch sees one;
     cosine learning-rate decay over ``steps``, stopping early at ``max_minutes``. Writes
     ``out`` (.safetensors) and ``out`` with .csv (step, seconds, lr, mse, PSNR of the
     prediction); returns the last logged row."""
     torch.manual_seed(seed)
     out = Path(out)
-    model = build_predictor(kind, width)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = build_predictor(kind, width).to(device)
     data = RandomCrops(folders, crop=96)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     start, rows, running = time.monotonic(), [], []
     for step in range(1, steps + 1):
         for group in opt.param_groups:
             group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / steps))
-        images = torch.stack([data[0] for _ in range(batch)])[:, :, :64]
+        images = torch.stack([data[0] for _ in range(batch)])[:, :, :64].to(device)
         prediction, target = predict(model, images)
         loss = torch.mean((prediction - target) ** 2)
         opt.zero_grad()
@@ -59,7 +61,7 @@ def train_intra(kind: str, folders, out, steps: int = 20000, batch: int = 32, lr
             log(f"{kind} step {step}: mse {mse:.5f} ({rows[-1]['psnr']:.2f} dB)")
         if stop:
             break
-    state = {k: v.half().contiguous() for k, v in model.state_dict().items()}  # float16: half the size
+    state = {k: v.half().cpu().contiguous() for k, v in model.state_dict().items()}  # float16: half the size
     atomic_write(out, [save(state, metadata={"intra": json.dumps({"kind": kind, "width": width,
                                                                     "steps": rows[-1]["step"]})})])
     with open(out.with_suffix(".csv"), "w", newline="") as f:

@@ -23,20 +23,22 @@ from .data import RandomCrops
 def train_recurrent(folders, out, steps: int = 20000, batch: int = 32, iterations: int = 16, lr: float = 5e-4,
                     width: int = 32, max_minutes: float | None = None, log_every: int = 100, log=print,
                     seed: int = 0) -> dict:
-    """Train on ``batch`` patches a step for ``iterations`` iterations; cosine learning-rate decay
+    """Train on ``batch`` patches a step for ``iterations`` iterations (on the GPU when PyTorch
+    sees one); cosine learning-rate decay
     over ``steps``, stopping early at ``max_minutes``. Writes ``out`` and ``out`` with .csv
     (step, seconds, lr, the mean L1 per iteration summed, PSNR after the last iteration);
     returns the last logged row."""
     torch.manual_seed(seed)
     out = Path(out)
-    net = RecurrentCodecNet(width=width).train()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    net = RecurrentCodecNet(width=width).train().to(device)
     data = RandomCrops(folders, crop=PATCH)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     start, rows, losses, last_mse = time.monotonic(), [], [], []
     for step in range(1, steps + 1):
         for group in opt.param_groups:
             group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / steps))
-        x = torch.stack([data[0] for _ in range(batch)])
+        x = torch.stack([data[0] for _ in range(batch)]).to(device)
         _, outputs = net(x, iterations)
         loss = sum((o - x).abs().mean() for o in outputs)
         opt.zero_grad()
@@ -55,7 +57,7 @@ def train_recurrent(folders, out, steps: int = 20000, batch: int = 32, iteration
                 f"after {iterations} iterations")
         if stop:
             break
-    state = {k: v.half().contiguous() for k, v in net.state_dict().items()}
+    state = {k: v.half().cpu().contiguous() for k, v in net.state_dict().items()}
     atomic_write(out, [save(state, metadata={"recurrent": json.dumps({"width": width, "iterations": iterations,
                                                                         "steps": rows[-1]["step"]})})])
     with open(out.with_suffix(".csv"), "w", newline="") as f:
