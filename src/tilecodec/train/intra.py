@@ -61,11 +61,16 @@ def train_intra(kind: str, folders, out, steps: int = 20000, batch: int = 32, lr
             log(f"{kind} step {step}: mse {mse:.5f} ({rows[-1]['psnr']:.2f} dB)")
         if stop:
             break
-    state = {k: v.half().cpu().contiguous() for k, v in model.state_dict().items()}  # float16: half the size
-    atomic_write(out, [save(state, metadata={"intra": json.dumps({"kind": kind, "width": width,
-                                                                    "steps": rows[-1]["step"]})})])
+    write_weights(out, model, "intra", {"kind": kind, "width": width, "steps": rows[-1]["step"]}, rows)
+    return rows[-1]
+
+
+def write_weights(out: Path, module, key: str, meta: dict, rows: list) -> None:
+    """``module``'s tensors in float16 to ``out`` (atomically), ``meta`` as JSON under the
+    metadata ``key``, and the training log ``rows`` to ``out`` with .csv."""
+    state = {k: v.half().cpu().contiguous() for k, v in module.state_dict().items()}
+    atomic_write(out, [save(state, metadata={key: json.dumps(meta)})])
     with open(out.with_suffix(".csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return rows[-1]

@@ -6,18 +6,14 @@ patches of training photos: the L1 error of every iteration's reconstruction (To
 iterations in its metadata) and a CSV log beside it; ``models.recurrent.load_recurrent`` reads it back.
 """
 
-import csv
-import json
 import math
 import time
 from pathlib import Path
 
 import torch
-from safetensors.torch import save
-
-from ..files import atomic_write
 from ..models.recurrent import PATCH, RecurrentCodecNet
 from .data import RandomCrops
+from .intra import write_weights
 
 
 def train_recurrent(folders, out, steps: int = 20000, batch: int = 32, iterations: int = 16, lr: float = 5e-4,
@@ -57,12 +53,6 @@ def train_recurrent(folders, out, steps: int = 20000, batch: int = 32, iteration
                 f"after {iterations} iterations")
         if stop:
             break
-    state = {k: v.half().cpu().contiguous() for k, v in net.state_dict().items()}
-    atomic_write(out, [save(state, metadata={"recurrent": json.dumps({"width": width, "iterations": iterations,
-                                                                        "steps": rows[-1]["step"]})})])
-    with open(out.with_suffix(".csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_weights(out, net, "recurrent", {"width": width, "iterations": iterations, "steps": rows[-1]["step"]}, rows)
     return rows[-1]
 
