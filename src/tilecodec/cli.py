@@ -221,7 +221,7 @@ def cmd_train_intra(args) -> None:
     from .train.intra import train_intra
 
     last = train_intra(args.kind, args.data, Path(args.out), steps=args.steps, batch=args.batch, lr=args.lr,
-                       width=args.width, max_minutes=args.max_minutes)
+                       width=args.width, max_minutes=args.max_minutes, workers=args.workers)
     print(f"wrote {args.out} after {last['step']} steps: prediction MSE {last['mse']:.5f} ({last['psnr']:.2f} dB)")
 
 
@@ -229,8 +229,18 @@ def cmd_train_recurrent(args) -> None:
     from .train.recurrent import train_recurrent
 
     last = train_recurrent(args.data, Path(args.out), steps=args.steps, batch=args.batch, iterations=args.iterations,
-                           lr=args.lr, width=args.width, max_minutes=args.max_minutes)
+                           lr=args.lr, width=args.width, max_minutes=args.max_minutes, workers=args.workers)
     print(f"wrote {args.out} after {last['step']} steps: {last['psnr_last']:.2f} dB after {args.iterations} iterations")
+
+
+def cmd_train_patch_vae(args) -> None:
+    from .train.patch_vae import train_patch_vae
+
+    last = train_patch_vae(args.data, Path(args.out), predictor=args.predictor, closed_loop=args.closed_loop,
+                           hyperprior=args.hyperprior, lmbdas=args.lmbdas, N=args.N, M=args.M, width=args.width,
+                           steps=args.steps, batch=args.batch, lr=args.lr, max_minutes=args.max_minutes,
+                           workers=args.workers)
+    print(f"wrote {args.out} after {last['step']} steps: {last['bpp']:.3f} bpp, {last['psnr']:.2f} dB")
 
 
 def cmd_export_onnx(args) -> None:
@@ -407,6 +417,7 @@ def parser() -> argparse.ArgumentParser:
     ti.add_argument("--lr", type=float, default=2e-4, help="peak learning rate of Adam (default 2e-4)")
     ti.add_argument("--width", type=int, default=64, help="channels of the first layer (default 64)")
     ti.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes (default: none)")
+    ti.add_argument("--workers", type=int, default=2, help="data-loading processes (default 2)")
     ti.set_defaults(run=cmd_train_intra)
 
     tr = sub.add_parser("train-recurrent", help="train the recurrent progressive codec's networks on 32x32 patches")
@@ -418,7 +429,30 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=5e-4, help="peak learning rate of Adam (default 5e-4)")
     tr.add_argument("--width", type=int, default=32, help="encoder's first width; 64 is the paper's (default 32)")
     tr.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes (default: none)")
+    tr.add_argument("--workers", type=int, default=2, help="data-loading processes (default 2)")
     tr.set_defaults(run=cmd_train_recurrent)
+
+    tp = sub.add_parser("train-patch-vae", help="train a variational patch codec with intra prediction")
+    tp.add_argument("data", nargs="+", help="image folders, searched recursively")
+    tp.add_argument("--out", required=True, help="the .safetensors file to write")
+    tp.add_argument("--predictor", choices=["none", "pretrained", "embedded"], default="embedded",
+                    help="none (the baseline), the bundled inpainting predictor (frozen), or one trained "
+                         "with the codec (default)")
+    tp.add_argument("--closed-loop", action="store_true",
+                    help="predict from the model's own reconstructions of the neighbours")
+    tp.add_argument("--hyperprior", action="store_true", help="a mean-scale hyperprior per patch")
+    tp.add_argument("--lmbdas", type=float, nargs="+", default=[0.0004, 0.0009, 0.0018, 0.0035, 0.0067, 0.013,
+                                                                 0.025, 0.0483],
+                    help="one rate level per lambda, ascending (gain units)")
+    tp.add_argument("--N", type=int, default=128, help="hidden channels (default 128)")
+    tp.add_argument("--M", type=int, default=128, help="latent channels (default 128)")
+    tp.add_argument("--width", type=int, default=64, help="the embedded predictor's first width (default 64)")
+    tp.add_argument("--steps", type=int, default=20000, help="steps of the cosine schedule (default 20000)")
+    tp.add_argument("--batch", type=int, default=32, help="windows per step (default 32)")
+    tp.add_argument("--lr", type=float, default=5e-4, help="peak learning rate of Adam (default 5e-4)")
+    tp.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes (default: none)")
+    tp.add_argument("--workers", type=int, default=2, help="data-loading processes (default 2)")
+    tp.set_defaults(run=cmd_train_patch_vae)
 
     x = sub.add_parser("export-onnx", help="a model's transforms as ONNX graphs (dynamic image size)")
     x.add_argument("model", help="model name or .safetensors path")

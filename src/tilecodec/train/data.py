@@ -8,7 +8,7 @@ Grayscale becomes RGB; images smaller than the crop are upscaled.
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from ..images import find_images
 
@@ -46,3 +46,10 @@ class RandomCrops(Dataset):
         if rng.random() < 0.5:
             patch = patch[::-1]
         return torch.from_numpy(patch.copy()).permute(2, 0, 1).float().div_(255)
+
+
+def batches(folders, crop: int, batch: int, workers: int = 2):
+    """An endless iterator of ``batch`` x 3 x ``crop`` x ``crop`` random crops, cut by
+    ``workers`` processes (none: in this one)."""
+    return iter(DataLoader(RandomCrops(folders, crop), batch_size=batch, num_workers=workers,
+                           persistent_workers=workers > 0))

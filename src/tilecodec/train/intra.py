@@ -17,7 +17,8 @@ from safetensors.torch import save
 
 from ..files import atomic_write
 from ..intra.learned import ExtendedContextPredictor, build_predictor, windows
-from .data import RandomCrops
+from .data import batches
+from .schedule import cosine, progress
 
 
 def predict(model, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -27,24 +28,25 @@ def predict(model, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def train_intra(kind: str, folders, out, steps: int = 20000, batch: int = 32, lr: float = 2e-4,
-                width: int = 64, max_minutes: float | None = None, log_every: int = 100,
-                log=print, seed: int = 0) -> dict:
+                width: int = 64, max_minutes: float | None = None, workers: int = 2,
+                log_every: int = 100, log=print, seed: int = 0) -> dict:
     """Train a ``kind`` predictor ("inpainting" or "extended") on windows from ``folders``, on
-    the GPU when PyTorch sees one;
-    cosine learning-rate decay over ``steps``, stopping early at ``max_minutes``. Writes
-    ``out`` (.safetensors) and ``out`` with .csv (step, seconds, lr, mse, PSNR of the
+    the GPU when PyTorch sees one, data cut by ``workers`` processes; cosine learning-rate
+    decay over ``steps`` or ``max_minutes`` (``schedule``), stopping at whichever ends first.
+    Writes ``out`` (.safetensors) and ``out`` with .csv (step, seconds, lr, mse, PSNR of the
     prediction); returns the last logged row."""
     torch.manual_seed(seed)
     out = Path(out)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed sizes: pick the fastest kernels once
     model = build_predictor(kind, width).to(device)
-    data = RandomCrops(folders, crop=96)
+    data = batches(folders, 96, batch, workers)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     start, rows, running = time.monotonic(), [], []
     for step in range(1, steps + 1):
         for group in opt.param_groups:
-            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / steps))
-        images = torch.stack([data[0] for _ in range(batch)])[:, :, :64].to(device)
+            group["lr"] = cosine(lr, progress(step, steps, time.monotonic() - start, max_minutes))
+        images = next(data)[:, :, :64].to(device)
         prediction, target = predict(model, images)
         loss = torch.mean((prediction - target) ** 2)
         opt.zero_grad()
@@ -61,14 +63,14 @@ def train_intra(kind: str, folders, out, steps: int = 20000, batch: int = 32, lr
             log(f"{kind} step {step}: mse {mse:.5f} ({rows[-1]['psnr']:.2f} dB)")
         if stop:
             break
-    write_weights(out, model, "intra", {"kind": kind, "width": width, "steps": rows[-1]["step"]}, rows)
+    write_weights(out, model.state_dict(), "intra", {"kind": kind, "width": width, "steps": rows[-1]["step"]}, rows)
     return rows[-1]
 
 
-def write_weights(out: Path, module, key: str, meta: dict, rows: list) -> None:
-    """``module``'s tensors in float16 to ``out`` (atomically), ``meta`` as JSON under the
-    metadata ``key``, and the training log ``rows`` to ``out`` with .csv."""
-    state = {k: v.half().cpu().contiguous() for k, v in module.state_dict().items()}
+def write_weights(out: Path, state: dict, key: str, meta: dict, rows: list, dtype=torch.float16) -> None:
+    """The tensors of ``state`` (floating ones in ``dtype``) to ``out`` (atomically), ``meta``
+    as JSON under the metadata ``key``, and the training log ``rows`` to ``out`` with .csv."""
+    state = {k: (v.to(dtype) if v.is_floating_point() else v).cpu().contiguous() for k, v in state.items()}
     atomic_write(out, [save(state, metadata={key: json.dumps(meta)})])
     with open(out.with_suffix(".csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))

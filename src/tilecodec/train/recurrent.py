@@ -12,29 +12,31 @@ from pathlib import Path
 
 import torch
 from ..models.recurrent import PATCH, RecurrentCodecNet
-from .data import RandomCrops
+from .data import batches
+from .schedule import cosine, progress
 from .intra import write_weights
 
 
 def train_recurrent(folders, out, steps: int = 20000, batch: int = 32, iterations: int = 16, lr: float = 5e-4,
-                    width: int = 32, max_minutes: float | None = None, log_every: int = 100, log=print,
-                    seed: int = 0) -> dict:
+                    width: int = 32, max_minutes: float | None = None, workers: int = 2, log_every: int = 100,
+                    log=print, seed: int = 0) -> dict:
     """Train on ``batch`` patches a step for ``iterations`` iterations (on the GPU when PyTorch
-    sees one); cosine learning-rate decay
-    over ``steps``, stopping early at ``max_minutes``. Writes ``out`` and ``out`` with .csv
-    (step, seconds, lr, the mean L1 per iteration summed, PSNR after the last iteration);
-    returns the last logged row."""
+    sees one, data cut by ``workers`` processes); cosine learning-rate decay over ``steps`` or
+    ``max_minutes`` (``schedule``), stopping at whichever ends first. Writes ``out`` and
+    ``out`` with .csv (step, seconds, lr, the mean L1 per iteration summed, PSNR after the last
+    iteration); returns the last logged row."""
     torch.manual_seed(seed)
     out = Path(out)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed sizes: pick the fastest kernels once
     net = RecurrentCodecNet(width=width).train().to(device)
-    data = RandomCrops(folders, crop=PATCH)
+    data = batches(folders, PATCH, batch, workers)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     start, rows, losses, last_mse = time.monotonic(), [], [], []
     for step in range(1, steps + 1):
         for group in opt.param_groups:
-            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / steps))
-        x = torch.stack([data[0] for _ in range(batch)]).to(device)
+            group["lr"] = cosine(lr, progress(step, steps, time.monotonic() - start, max_minutes))
+        x = next(data).to(device)
         _, outputs = net(x, iterations)
         loss = sum((o - x).abs().mean() for o in outputs)
         opt.zero_grad()
@@ -53,6 +55,6 @@ def train_recurrent(folders, out, steps: int = 20000, batch: int = 32, iteration
                 f"after {iterations} iterations")
         if stop:
             break
-    write_weights(out, net, "recurrent", {"width": width, "iterations": iterations, "steps": rows[-1]["step"]}, rows)
+    write_weights(out, net.state_dict(), "recurrent", {"width": width, "iterations": iterations, "steps": rows[-1]["step"]}, rows)
     return rows[-1]
 

@@ -1,0 +1,120 @@
+"""Variational patch codecs with intra prediction (the thesis's second family, after Minnen et
+al., ICIP 2017): each 32x32 patch is predicted from its decoded causal neighbours and only the
+residual is coded, by a small variational codec (Ballé et al.).
+
+- ``PatchCodec``: the residual codec of the thesis's Table 4.3, three stride-2 convolutions
+  with GDN (analysis) and IGDN (synthesis), a factorized entropy model, or a mean-scale
+  hyperprior per patch; one model for every rate with gain units (Cui et al., 2021), where
+  the thesis trained one model per rate.
+- ``EmbeddedPredictor``: the thesis's Table 4.4, the four causal neighbours stacked in the
+  channels (12), three stride-2 convolutions and three transposed convolutions with leaky
+  ReLU, trained end to end with the codec.
+- ``PatchIntraCodec``: a predictor (none, the pre-trained inpainting autoencoder of
+  ``intra.learned``, or the embedded one) and a ``PatchCodec`` of the residual.
+
+Neighbours are N x 4 x 3 x 32 x 32 (top-left, top, top-right, left, as ``intra.learned.windows``
+cuts them); a neighbour outside the image or not yet decoded is mid-grey (``MISSING``).
+"""
+
+import torch
+from torch import nn
+
+from ..latent import FactorizedLatentCodec, GaussianConditionalCodec, HyperpriorLatentCodec
+from ..layers import GDN, conv, deconv
+from .base import CompressionModel
+from .transforms import mean_scale_hyper_transforms
+
+PATCH = 32
+MISSING = 0.5  # the value of an unavailable neighbour's samples
+PREDICTORS = ("none", "pretrained", "embedded")
+
+
+class PatchCodec(CompressionModel):
+    """Codes N x 3 x H x W residuals (H, W multiples of 8), 8x smaller latents."""
+
+    size_multiple = 8
+    latent_stride = 8
+
+    def __init__(self, N: int = 128, M: int = 128, lmbdas: list | None = None, hyperprior: bool = False):
+        super().__init__()
+        self.analysis = nn.Sequential(conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, M))
+        self.synthesis = nn.Sequential(deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
+                                       deconv(N, 3))
+        levels = len(lmbdas) if lmbdas else None
+        if hyperprior:
+            hyper_analysis, hyper_synthesis = mean_scale_hyper_transforms(N, M)
+            self.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N,
+                                                     GaussianConditionalCodec(True, levels), levels=levels)
+        else:
+            self.latent_codec = FactorizedLatentCodec(M)
+        if lmbdas:
+            self.add_gain_units(lmbdas, M)
+
+
+class EmbeddedPredictor(nn.Module):
+    """``forward(neighbours)``: N x 4 x 3 x 32 x 32 -> the predicted patch, N x 3 x 32 x 32 in [0, 1]."""
+
+    def __init__(self, width: int = 64):
+        super().__init__()
+        w = width
+        act = nn.LeakyReLU(0.2)
+        self.net = nn.Sequential(
+            nn.Conv2d(12, w, 4, stride=2, padding=1), act,
+            nn.Conv2d(w, w * 2, 4, stride=2, padding=1), act,
+            nn.Conv2d(w * 2, w * 4, 4, stride=2, padding=1), act,
+            nn.ConvTranspose2d(w * 4, w * 2, 4, stride=2, padding=1), act,
+            nn.ConvTranspose2d(w * 2, w, 4, stride=2, padding=1), act,
+            nn.ConvTranspose2d(w, 3, 4, stride=2, padding=1), nn.Sigmoid())
+
+    def forward(self, neighbours: torch.Tensor) -> torch.Tensor:
+        return self.net(neighbours.flatten(1, 2))
+
+
+def inpainting_context(neighbours: torch.Tensor) -> torch.Tensor:
+    """The inpainting predictor's 64x64 input from the four neighbours: [top-left, top] over
+    [left, unknown]."""
+    top_left, top, _, left = neighbours.unbind(1)
+    return torch.cat([torch.cat([top_left, top], 3), torch.cat([left, torch.zeros_like(left)], 3)], 2)
+
+
+class PatchIntraCodec(nn.Module):
+    """A predictor and the residual codec. ``predictor``: "none" (the baseline codes patches
+    directly), "pretrained" (``intra.learned.InpaintingPredictor``, frozen) or "embedded"
+    (``EmbeddedPredictor``, trained with the codec)."""
+
+    def __init__(self, codec: PatchCodec, predictor: str = "embedded", width: int = 64,
+                 pretrained: nn.Module | None = None):
+        super().__init__()
+        if predictor not in PREDICTORS:
+            raise ValueError(f"unknown predictor {predictor!r}; known: {', '.join(PREDICTORS)}")
+        self.kind = predictor
+        self.codec = codec
+        if predictor == "embedded":
+            self.predictor = EmbeddedPredictor(width)
+        elif predictor == "pretrained":
+            if pretrained is None:
+                from ..intra.learned import bundled
+                pretrained = bundled("inpainting")
+            self.predictor = pretrained.requires_grad_(False).eval()
+        else:
+            self.predictor = None
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.kind == "pretrained":
+            self.predictor.eval()
+        return self
+
+    def predict(self, neighbours: torch.Tensor) -> torch.Tensor:
+        """The prediction of each patch from its neighbours (zeros without a predictor)."""
+        if self.predictor is None:
+            return torch.zeros_like(neighbours[:, 0])
+        if self.kind == "pretrained":
+            return self.predictor(inpainting_context(neighbours))
+        return self.predictor(neighbours)
+
+    def forward(self, neighbours: torch.Tensor, x: torch.Tensor, s: torch.Tensor | None = None) -> dict:
+        """Training: {"x_hat" (prediction + decoded residual), "likelihoods", "prediction"}."""
+        prediction = self.predict(neighbours)
+        out = self.codec(x - prediction, s)
+        return {**out, "x_hat": prediction + out["x_hat"], "prediction": prediction}

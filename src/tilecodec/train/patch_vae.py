@@ -1,0 +1,133 @@
+"""Training the variational patch codecs (``models.patch_vae``) on 160x96 windows of training
+photos: a grid of 3 x 5 patches of 32 px whose patch (2, 2) is the target. Its neighbours are
+(1, 1), (1, 2), (1, 3) and (2, 1), and theirs all lie inside the window, so that
+**closed-loop** training (the thesis's "moving target") can code the four neighbours first
+with the current model, without gradients, from their own clean neighbours, and train the
+target's prediction and residual coding on those reconstructions, as the decoder will see
+them. Open loop predicts from the original neighbours.
+
+Each window draws a rate level (gain units) and loses neighbours at random, as at image
+borders and in raster order (top row, left column, or top-right missing: ``MISSING`` grey).
+Loss: ``lambda * 255^2 * MSE + bpp`` over the target patch; the densities' quantiles have
+their own optimizer. ``train_patch_vae`` is time-boxed, uses the GPU when PyTorch sees one,
+and writes one safetensors file (float16 weights, the configuration in its metadata) and a
+CSV log beside it; ``models.patch_vae.load_patch_codec`` reads it back.
+"""
+
+import math
+import time
+from pathlib import Path
+
+import torch
+from ..losses import rd_loss
+from ..models.patch_vae import MISSING, PATCH, PatchCodec, PatchIntraCodec
+from .data import batches
+from .schedule import cosine, progress
+from .intra import write_weights
+
+LMBDAS = (0.0004, 0.0009, 0.0018, 0.0035, 0.0067, 0.013, 0.025, 0.0483)
+NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1))  # top-left, top, top-right, left
+WINDOW_ROWS, WINDOW_COLS, TARGET = 3, 5, (2, 2)
+
+
+def _block(windows: torch.Tensor, r: int, c: int) -> torch.Tensor:
+    return windows[:, :, r * PATCH: (r + 1) * PATCH, c * PATCH: (c + 1) * PATCH]
+
+
+def neighbours_of(windows: torch.Tensor, r: int, c: int) -> torch.Tensor:
+    """N x 4 x 3 x 32 x 32: the neighbours of patch (r, c) of N x 3 x 96 x 160 windows."""
+    return torch.stack([_block(windows, r + dr, c + dc) for dr, dc in NEIGHBOURS], 1)
+
+
+def drop_neighbours(neighbours: torch.Tensor, p: float = 0.15) -> torch.Tensor:
+    """Some windows lose their top row, left column or top-right neighbour (set to ``MISSING``)."""
+    n = len(neighbours)
+    out = neighbours.clone()
+    top, left, right = (torch.rand(n, device=out.device) < p for _ in range(3))
+    out[top | left, 0] = MISSING
+    out[top, 1] = MISSING
+    out[top | right, 2] = MISSING
+    out[left, 3] = MISSING
+    return out
+
+
+@torch.no_grad()
+def decoded_neighbours(model: PatchIntraCodec, windows: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """The target's four neighbours as the current model reconstructs them (rounded latents),
+    each predicted from its own original neighbours, at the target's rate level ``s``."""
+    r0, c0 = TARGET
+    blocks = [(r0 + dr, c0 + dc) for dr, dc in NEIGHBOURS]
+    context = torch.cat([neighbours_of(windows, r, c) for r, c in blocks])
+    x = torch.cat([_block(windows, r, c) for r, c in blocks])
+    levels = s.repeat(len(blocks)) if s is not None else None
+    reconstruction = model(context, x, levels)["x_hat"].clamp(0, 1)
+    return reconstruction.view(len(blocks), len(windows), *x.shape[1:]).transpose(0, 1)
+
+
+def train_patch_vae(folders, out, predictor: str = "embedded", closed_loop: bool = False, hyperprior: bool = False,
+                    lmbdas=LMBDAS, N: int = 128, M: int = 128, width: int = 64, steps: int = 20000,
+                    batch: int = 32, lr: float = 5e-4, max_minutes: float | None = None, workers: int = 2,
+                    closed_loop_after: int = 500, log_every: int = 100, log=print, seed: int = 0) -> dict:
+    """Train a patch codec with ``predictor`` ("none", "pretrained" or "embedded"); with
+    ``closed_loop``, from the ``closed_loop_after``-th step on, targets are predicted from the
+    model's own reconstructions of their neighbours. Cosine learning-rate decay over ``steps`` or ``max_minutes`` (``schedule``),
+    stopping early at ``max_minutes``. Writes ``out`` and its .csv log (step, seconds, lr, loss,
+    bpp and PSNR of the target patch, PSNR of the prediction); returns the last logged row."""
+    torch.manual_seed(seed)
+    out = Path(out)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed sizes: pick the fastest kernels once
+    codec = PatchCodec(N, M, list(lmbdas), hyperprior)
+    codec.init_gains(0.0067)
+    model = PatchIntraCodec(codec, predictor, width).to(device)
+    params = [p for n, p in model.named_parameters() if p.requires_grad and not n.endswith("quantiles")]
+    opt = torch.optim.Adam(params, lr=lr)
+    aux_opt = torch.optim.Adam([p for n, p in model.named_parameters() if n.endswith("quantiles")], lr=1e-3)
+    levels = torch.tensor(lmbdas, device=device)
+    data = batches(folders, WINDOW_COLS * PATCH, batch, workers)
+    start, rows, acc = time.monotonic(), [], {}
+    for step in range(1, steps + 1):
+        for group in opt.param_groups:
+            group["lr"] = cosine(lr, progress(step, steps, time.monotonic() - start, max_minutes))
+        windows = next(data)[:, :, : WINDOW_ROWS * PATCH].to(device, non_blocking=True)
+        s = torch.randint(len(lmbdas), (len(windows),), device=device)
+        x = _block(windows, *TARGET)
+        loop = closed_loop and step > closed_loop_after
+        context = decoded_neighbours(model, windows, s.float()) if loop else neighbours_of(windows, *TARGET)
+        result = model(drop_neighbours(context), x, s.float())
+        losses = rd_loss(result, x, levels[s])
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        aux = model.codec.aux_loss()
+        aux_opt.zero_grad(set_to_none=True)
+        aux.backward()
+        aux_opt.step()
+        prediction_mse = float(((result["prediction"].detach() - x) ** 2).mean())
+        for key, value in (("loss", losses["loss"].item()), ("bpp", losses["bpp"].item()),
+                           ("mse", losses["mse"].item()), ("prediction_mse", prediction_mse)):
+            acc.setdefault(key, []).append(value)
+        elapsed = time.monotonic() - start
+        stop = max_minutes is not None and elapsed > 60 * max_minutes
+        if step % log_every == 0 or step == steps or stop:
+            mean = {k: sum(v) / len(v) for k, v in acc.items()}
+            rows.append({"step": step, "seconds": round(elapsed, 1), "lr": opt.param_groups[0]["lr"],
+                         "loss": mean["loss"], "bpp": mean["bpp"], "psnr": _psnr(mean["mse"]),
+                         "prediction_psnr": _psnr(mean["prediction_mse"]), "closed_loop": int(loop)})
+            acc = {}
+            log(f"patch-vae ({predictor}{', closed loop' if closed_loop else ''}) step {step}: "
+                f"loss {mean['loss']:.4f}, {mean['bpp']:.3f} bpp, {rows[-1]['psnr']:.2f} dB "
+                f"(prediction {rows[-1]['prediction_psnr']:.2f} dB)")
+        if stop:
+            break
+    trained = {k: v for k, v in model.state_dict().items() if not (predictor == "pretrained" and k.startswith("predictor."))}
+    meta = {"predictor": predictor, "closed_loop": closed_loop, "hyperprior": hyperprior, "N": N, "M": M,
+            "width": width, "lmbdas": list(lmbdas), "steps": rows[-1]["step"]}
+    write_weights(out, trained, "patch_vae", meta, rows)
+    return rows[-1]
+
+
+def _psnr(mse: float) -> float:
+    return 10 * math.log10(1 / max(mse, 1e-10))
+
