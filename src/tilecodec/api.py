@@ -88,7 +88,7 @@ class Codec:
         quality = rate.quality
         header = container.Header(self.name, self.model_hash, width, height,
                                   1 if array.ndim == 2 else 3, float(quality), rate.step,
-                                  sections=self.model.latent_codec.num_strings * (len(grid) if grid else 1),
+                                  sections=self.model.num_strings * (len(grid) if grid else 1),
                                   patch=int(patch) if tiled else 0, overlap=overlap if tiled else 0)
         return array, quality, grid, header
 
@@ -146,7 +146,7 @@ class Codec:
         if header.model != self.name or header.model_hash not in (self.model_hash, *self.aliases):
             raise BitstreamError(f"file was made with model {header.model} ({header.model_hash}); "
                                  f"this codec is {self.name} ({self.model_hash})")
-        n = self.model.latent_codec.num_strings
+        n = self.model.num_strings
         if header.patch:
             try:
                 grid = PatchGrid(header.width, header.height, header.patch, header.overlap, self.model.size_multiple)
@@ -184,7 +184,7 @@ class Codec:
 
     def _decode(self, data, header, table, grid, box, max_memory) -> np.ndarray:
         path = container.entropy_path(header.version)
-        n = self.model.latent_codec.num_strings
+        n = self.model.num_strings
         m = self.model.size_multiple
         if grid is None:
             strings = [container.section(data, e, i) for i, e in enumerate(table)]

@@ -137,7 +137,7 @@ def tensors_hash(state: dict) -> str:
     return digest.hexdigest()
 
 
-COMPACT_PREFIXES = ("analysis.", "synthesis.", "latent_codec.hyper_analysis.")
+COMPACT_PREFIXES = ("analysis.", "synthesis.", "latent_codec.hyper_analysis.", "predictor.")
 
 
 def compact_state(state: dict) -> dict:

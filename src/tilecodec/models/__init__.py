@@ -5,12 +5,14 @@ from .checkerboard import CheckerboardHyperprior
 from .factorized import FactorizedPrior
 from .hyperprior import ScaleHyperprior
 from .mean_scale import MeanScaleHyperprior
+from .patch_vae import PredictivePatchCodec
 
 ARCHITECTURES = {
     "factorized-prior": FactorizedPrior,
     "scale-hyperprior": ScaleHyperprior,
     "mean-scale-hyperprior": MeanScaleHyperprior,
     "checkerboard-hyperprior": CheckerboardHyperprior,
+    "predictive-patch": PredictivePatchCodec,
 }
 
 
@@ -25,4 +27,5 @@ def build(architecture: str, distortion: str = "mse", **config) -> CompressionMo
 
 
 __all__ = ["ARCHITECTURES", "build", "CompressionModel", "FactorizedPrior", "ScaleHyperprior",
-           "MeanScaleHyperprior", "CheckerboardHyperprior"]
+           "MeanScaleHyperprior", "CheckerboardHyperprior",
+           "PredictivePatchCodec"]

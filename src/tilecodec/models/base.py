@@ -106,6 +106,11 @@ class CompressionModel(nn.Module):
             raise RuntimeError(f"weights do not fit this model: missing {missing[:3]}, unexpected {unexpected[:3]}")
 
     @property
+    def num_strings(self) -> int:
+        """How many strings (file sections) ``compress`` gives each image."""
+        return self.latent_codec.num_strings
+
+    @property
     def variable_rate(self) -> bool:
         """Whether ``quality`` changes the rate."""
         return self.rate_control.variable_rate

@@ -48,8 +48,8 @@ class RandomCrops(Dataset):
         return torch.from_numpy(patch.copy()).permute(2, 0, 1).float().div_(255)
 
 
-def batches(folders, crop: int, batch: int, workers: int = 2):
-    """An endless iterator of ``batch`` x 3 x ``crop`` x ``crop`` random crops, cut by
-    ``workers`` processes (none: in this one)."""
-    return iter(DataLoader(RandomCrops(folders, crop), batch_size=batch, num_workers=workers,
+def batches(folders, crop: int, batch: int, workers: int = 2, min_scale: float = 0.5):
+    """An endless iterator of ``batch`` x 3 x ``crop`` x ``crop`` random crops (``RandomCrops``),
+    cut by ``workers`` processes (none: in this one)."""
+    return iter(DataLoader(RandomCrops(folders, crop, min_scale), batch_size=batch, num_workers=workers,
                            persistent_workers=workers > 0))

@@ -25,12 +25,7 @@ def export(checkpoint: Path, name: str, description: str = "", calibrate=None, c
     ``out`` (default: the user model directory, ``zoo.user_dir()``), overwriting an earlier
     export of that name there. ``bundle``: write into the package's own zoo instead (for
     replacing a bundled model). A user model may not take a bundled model's name."""
-    if not bundle and name in zoo.bundled():
-        raise ModelError(f"{name!r} is a bundled model's name; export under another name")
-    if not name or "/" in name or name.startswith("."):
-        raise ModelError(f"{name!r} is not a valid model name")
-    folder = zoo.WEIGHTS_DIR if bundle else Path(out) if out is not None else zoo.user_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = model_folder(name, out, bundle)
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = state["config"]
     config = model_config(cfg)
@@ -40,14 +35,34 @@ def export(checkpoint: Path, name: str, description: str = "", calibrate=None, c
     if calibrate:
         for r in calibrate_scale_floors(model, sample_crops(calibrate, calibrate_images)):
             log(f"quality {r['quality']:5.1f}: scale floor {r['floor']:.3f}, y {r['saved']:.2%} smaller than at 0.11")
+    return write_model(model, name, cfg["architecture"], config, folder, description,
+                       cfg.get("distortion", "mse"), state["step"])
+
+
+def model_folder(name: str, out=None, bundle: bool = False) -> Path:
+    """Where a model ``name`` is written (created): the package's zoo with ``bundle``, else
+    ``out`` or the user model directory. ModelError for a bad name, or a bundled model's
+    name outside the package's zoo."""
+    if not bundle and name in zoo.bundled():
+        raise ModelError(f"{name!r} is a bundled model's name; export under another name")
+    if not name or "/" in name or name.startswith("."):
+        raise ModelError(f"{name!r} is not a valid model name")
+    folder = zoo.WEIGHTS_DIR if bundle else Path(out) if out is not None else zoo.user_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_model(model, name: str, architecture: str, config: dict, folder: Path, description: str = "",
+                distortion: str = "mse", step: int = 0) -> zoo.ZooEntry:
+    """``model``'s weights (``zoo.compact_state``) as ``folder/NAME.safetensors`` and its
+    checksummed entry, registered (``zoo.register``)."""
     path = folder / f"{name}.safetensors"
     tensors = {k: v.contiguous() for k, v in zoo.compact_state(model.state_dict()).items()}
     # one metadata key: safetensors writes several in varying order, which changed the file's
     # hash (the model id in every .tlc header) on each export of the same weights
-    atomic_write(path, [save(tensors, metadata={"export": json.dumps({"architecture": cfg["architecture"],
-                                                                        "step": state["step"]})})])
-    entry = zoo.ZooEntry(name=name, architecture=cfg["architecture"], config=config, file=path.name,
-                         sha256=zoo.sha256_file(path), description=description,
-                         distortion=cfg.get("distortion", "mse"), folder=folder)
+    atomic_write(path, [save(tensors, metadata={"export": json.dumps({"architecture": architecture, "step": step})})])
+    entry = zoo.ZooEntry(name=name, architecture=architecture, config=config, file=path.name,
+                         sha256=zoo.sha256_file(path), description=description, distortion=distortion,
+                         folder=folder)
     zoo.register(entry)
     return entry

@@ -1,0 +1,33 @@
+"""Turn the patch codecs' training outputs into models (zoo entries): a density per rate level
+fitted on full-detail crops of ../shared/data/train for MINUTES minutes each
+(``train.patch_vae.fit_level_densities``), then written with ``export_patch_codec``.
+
+    python experiments/vae_intra/make_models.py RUNS OUT [MINUTES]
+        # RUNS: the folder of train-patch-vae outputs (NAME.safetensors); OUT: models folder
+"""
+
+import sys
+from pathlib import Path
+
+from tilecodec.train.patch_vae import export_patch_codec
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN = ROOT.parent / "shared" / "data" / "train"
+# model name <- (training output, modes)
+MODELS = {
+    "patch-vae": ("patch-vae", False),
+    "patch-vae-pretrained-intra": ("patch-vae-pretrained-intra", False),
+    "patch-vae-embedded-intra-open": ("patch-vae-embedded-intra", False),
+    "patch-vae-embedded-intra": ("patch-vae-embedded-intra-closed", False),
+}
+
+
+def main(runs: Path, out: Path, minutes: float) -> None:
+    for name, (source, modes) in MODELS.items():
+        e = export_patch_codec(runs / f"{source}.safetensors", name, modes=modes, out=out, fit=[TRAIN],
+                               fit_minutes=minutes, log=lambda msg: None)
+        print(f"{name}: {e.path} sha256 {e.sha256[:16]}", flush=True)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else 3.0)

@@ -1,0 +1,108 @@
+"""Predictive patch codecs (models.patch_vae, models.predictive): wavefront order, decoding
+equals the encoder's reconstruction, block modes in the file, training and export."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import tilecodec
+from tilecodec.errors import BitstreamError
+from tilecodec.models import predictive
+from tilecodec.models.patch_vae import PredictivePatchCodec
+from tilecodec.models.predictive import HEVC0, LEARNED, NEIGHBOURS, NONE, encode_image, wavefronts
+
+
+def _model(predictor="embedded", modes=False, seed=0) -> PredictivePatchCodec:
+    torch.manual_seed(seed)
+    width = 8
+    model = PredictivePatchCodec(16, 16, [0.001, 0.01, 0.05], predictor=predictor, width=width, modes=modes,
+                                 level_densities=True)
+    model.init_gains(0.01)
+    model.eval().update_tables()
+    return model
+
+
+def _image(height=96, width=128, seed=0) -> torch.Tensor:
+    """A smooth picture with an edge: what intra prediction is for."""
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
+    base = torch.stack([0.2 + 0.6 * xx, 0.3 + 0.4 * yy, 0.5 + 0.3 * (xx > 0.6).float()])
+    return (base + 0.02 * torch.rand(3, height, width, generator=g)).clamp(0, 1)[None]
+
+
+@pytest.mark.parametrize("top_right", [True, False])
+def test_wavefronts_decode_every_neighbour_first(top_right):
+    rows, cols = 16, 24
+    groups = wavefronts(rows, cols, top_right)
+    when = {b: t for t, group in enumerate(groups) for b in group}
+    assert len(when) == rows * cols
+    assert len(groups) == (cols + 2 * (rows - 1) if top_right else cols + rows - 1)  # 54 or 39 steps, not 384
+    used = NEIGHBOURS if top_right else tuple(n for n in NEIGHBOURS if n != (-1, 1))
+    for (r, c), t in when.items():
+        for dr, dc in used:
+            if (r + dr, c + dc) in when:
+                assert when[(r + dr, c + dc)] < t
+
+
+@pytest.mark.parametrize("predictor,modes", [("none", False), ("pretrained", False), ("embedded", False),
+                                             ("embedded", True)])
+def test_decoding_equals_the_encoders_reconstruction(predictor, modes):
+    model = _model(predictor, modes)
+    image = _image()
+    for quality in (0, 60, 100):
+        rate = model.rate_control.point(quality)
+        strings, reconstruction = encode_image(model, image, rate)
+        assert len(strings) == model.num_strings
+        decoded = model.decompress([strings], [tuple(image.shape[2:])], quality)[0]
+        assert torch.equal(decoded, reconstruction)
+        assert torch.equal(torch.round(decoded * 255) / 255, decoded)  # 8-bit samples
+
+
+def test_modes_are_chosen_by_rate_and_distortion_and_read_back():
+    model = _model("embedded", modes=True)
+    strings, _ = encode_image(model, _image(), model.rate_control.point(50))
+    modes = predictive._modes(strings[1], 3, 4)
+    assert ((modes == LEARNED) | (modes == NONE) | (modes >= HEVC0)).all()
+    # an untrained predictor loses to HEVC on a smooth picture somewhere
+    assert (modes >= HEVC0).any()
+    with pytest.raises(BitstreamError):
+        predictive._modes(strings[1][:-2], 3, 4)
+    with pytest.raises(BitstreamError):
+        predictive._modes(strings[1], 4, 4)
+
+
+def test_through_the_codec_api_odd_sizes_and_grayscale():
+    codec = tilecodec.Codec.from_model(_model("embedded", modes=True), "predictive-test")
+    rgb = np.asarray(Image.fromarray((_image(70, 45)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)))
+    data = codec.compress(rgb, quality=70, patch=None)
+    out = codec.decompress(data)
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    gray = np.ascontiguousarray(rgb[:, :, 0])
+    assert codec.decompress(codec.compress(gray, quality=70, patch=None)).shape == gray.shape
+    with pytest.raises(tilecodec.TilecodecError):
+        codec.compress(rgb, quality=70, patch=None, refine=2)
+
+
+def test_train_fit_export_and_load(tmp_path):
+    from tilecodec.train.patch_vae import export_patch_codec, train_patch_vae
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(2):
+        array = (_image(200, 200, seed=i)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+        Image.fromarray(array).save(folder / f"{i}.png")
+    weights = tmp_path / "run.safetensors"
+    last = train_patch_vae([folder], weights, "embedded", closed_loop=True, closed_loop_after=1, lmbdas=(0.001, 0.01),
+                           N=16, M=16, width=8, steps=3, batch=4, workers=0, log=lambda msg: None)
+    assert last["step"] == 3 and last["closed_loop"] == 1 and weights.with_suffix(".csv").exists()
+    entry = export_patch_codec(weights, "pv-test", modes=True, out=tmp_path / "models", fit=[folder],
+                               fit_minutes=0.02, log=lambda msg: None)
+    codec = tilecodec.load(str(entry.path))
+    photo = np.asarray(Image.open(folder / "0.png"))[:64, :96]
+    small, large = (codec.compress(photo, quality=q, patch=None) for q in (0, 100))
+    assert len(small) <= len(large)
+    assert codec.decompress(large).shape == photo.shape
+    latent = codec.model.latent_codec  # each level's density was fitted, from the shared one
+    shared = latent.density.matrices[0]
+    assert all(not torch.equal(d.matrices[0], shared) for d in latent.level_densities)
