@@ -56,8 +56,7 @@ def test_narrow_model_exports_with_its_widths_and_codes_real_files(tmp_path, mon
     state = prune(wide, crops, NARROW["widths"], NARROW["hyper_widths"])
     torch.save({"config": {"architecture": "mean-scale-hyperprior", **NARROW}, "model": state, "step": 0},
                tmp_path / "run.pt")
-    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path)
-    monkeypatch.setattr(zoo, "REGISTRY", tmp_path / "zoo.json")
+    monkeypatch.setattr(zoo, "bundled_folders", lambda: (tmp_path,))
     entry = export(tmp_path / "run.pt", "narrow")
     assert entry.config == NARROW
     model, entry = zoo.load_model("narrow")
@@ -97,8 +96,7 @@ def test_widen_command_starts_from_a_float16_copy_and_is_repeatable(tmp_path, mo
 
     state = wide.state_dict()
     torch.save({"config": {"architecture": "mean-scale-hyperprior", **WIDE}, "model": state, "step": 0}, tmp_path / "run.pt")
-    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path)
-    monkeypatch.setattr(zoo, "REGISTRY", tmp_path / "zoo.json")
+    monkeypatch.setattr(zoo, "bundled_folders", lambda: (tmp_path,))
     export(tmp_path / "run.pt", "small")
     half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in zoo.load_model("small")[0].state_dict().items()}
     save_file(half, tmp_path / "half.safetensors")

@@ -6,6 +6,8 @@ fitted on full-detail crops of ../shared/data/train for MINUTES minutes each
         # RUNS: the folder of train-patch-vae outputs (NAME.safetensors); OUT: models folder
 """
 
+import dataclasses
+import shutil
 import sys
 from pathlib import Path
 
@@ -24,9 +26,23 @@ MODELS = {
 
 def main(runs: Path, out: Path, minutes: float) -> None:
     for name, (source, modes) in MODELS.items():
+        if (out / f"{name}.safetensors").exists():
+            continue  # made by an earlier, interrupted call
         e = export_patch_codec(runs / f"{source}.safetensors", name, modes=modes, out=out, fit=[TRAIN],
                                fit_minutes=minutes, log=lambda msg: None)
         print(f"{name}: {e.path} sha256 {e.sha256[:16]}", flush=True)
+    with_modes(out / "patch-vae-embedded-intra.safetensors", "patch-vae-embedded-intra-modes")
+
+
+def with_modes(weights: Path, name: str) -> None:
+    """The same fitted weights as a model whose encoder chooses block modes (learned, none, HEVC)."""
+    from tilecodec import zoo
+
+    entry = zoo.entry(str(weights))
+    path = weights.with_name(f"{name}.safetensors")
+    shutil.copyfile(weights, path)
+    zoo.register(dataclasses.replace(entry, name=name, file=path.name, config={**entry.config, "modes": True}))
+    print(f"{name}: {path} (the weights of {weights.stem}, block modes on)", flush=True)
 
 
 if __name__ == "__main__":

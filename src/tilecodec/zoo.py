@@ -1,6 +1,8 @@
 """Models: the bundled zoo (read-only, inside the package) and the user's own models.
 
-Bundled models are registered in ``weights/zoo.json``. A user's models (``tilecodec export``)
+Bundled models are registered in ``weights/zoo.json``, and in the same registry of each
+installed companion package (``bundled_folders``; ``tilecodec-predictive`` holds the
+predictive-coding families, so that each wheel stays under PyPI's 100 MB). A user's models (``tilecodec export``)
 live outside the package, in the user model directory (``$TILECODEC_MODELS``, else
 ``$XDG_DATA_HOME/tilecodec/models``, else ``~/.local/share/tilecodec/models``) or any folder,
 each as ``NAME.safetensors`` with its entry in ``NAME.json`` beside it. ``entry`` takes a
@@ -11,10 +13,12 @@ its weights file: a file made with other weights under the same name is refused,
 of a user model decodes wherever that model's weights are.
 """
 
+import functools
 import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import torch
@@ -23,7 +27,7 @@ from .errors import ModelError
 from .files import atomic_write
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-REGISTRY = WEIGHTS_DIR / "zoo.json"
+REGISTRY = WEIGHTS_DIR / "zoo.json"  # the package's own registry
 DEFAULT_MODEL = "ckbd-mse"
 
 
@@ -56,7 +60,7 @@ class ZooEntry:
 
     @property
     def bundled(self) -> bool:
-        return Path(self.folder) == WEIGHTS_DIR
+        return Path(self.folder) in bundled_folders()
 
     def fields(self) -> dict:
         """The entry as stored in a registry (without its folder)."""
@@ -86,12 +90,34 @@ def _read_entry(sidecar: Path) -> ZooEntry:
         raise ModelError(f"{sidecar}: not a tilecodec model entry ({exc})") from None
 
 
+@functools.cache
+def bundled_folders() -> tuple[Path, ...]:
+    """The package's weights folder, then those of installed companion packages (the
+    ``WEIGHTS`` folder of each module that the ``tilecodec.zoo`` entry-point group names, such
+    as ``tilecodec-predictive``): each holds a ``zoo.json`` registry and its files."""
+    folders = [WEIGHTS_DIR]
+    for point in sorted(entry_points(group="tilecodec.zoo"), key=lambda p: p.name):
+        try:
+            folders.append(Path(point.load().WEIGHTS))
+        except (ImportError, AttributeError):
+            continue  # a companion removed without its metadata: its models are simply absent
+    return tuple(folders)
+
+
 def bundled() -> dict[str, ZooEntry]:
-    """The bundled models, by name."""
-    if not REGISTRY.exists():
-        return {}
-    return {name: ZooEntry(name=name, **{**fields, "aliases": tuple(fields.get("aliases", ()))})
-            for name, fields in json.loads(REGISTRY.read_text()).items()}
+    """The bundled models, by name, from every bundled folder."""
+    out = {}
+    for folder in bundled_folders():
+        registry_file = folder / "zoo.json"
+        if registry_file.exists():
+            out.update({name: ZooEntry(name=name, folder=folder, **{**fields, "aliases": tuple(fields.get("aliases", ()))})
+                        for name, fields in json.loads(registry_file.read_text()).items()})
+    return out
+
+
+def bundled_file(name: str) -> Path | None:
+    """A file of that name in a bundled folder (the first that has it), or None."""
+    return next((f / name for f in bundled_folders() if (f / name).exists()), None)
 
 
 def user_models() -> dict[str, ZooEntry]:
@@ -151,13 +177,14 @@ def compact_state(state: dict) -> dict:
 
 
 def register(entry: ZooEntry) -> None:
-    """Add or replace ``entry``: in the bundled registry when its file is in the package's
+    """Add or replace ``entry``: in its folder's registry when its file is in a bundled
     weights folder (maintainers replacing a bundled model), else as ``NAME.json`` beside its
     file."""
     if entry.bundled:
-        data = json.loads(REGISTRY.read_text()) if REGISTRY.exists() else {}
+        registry_file = Path(entry.folder) / "zoo.json"
+        data = json.loads(registry_file.read_text()) if registry_file.exists() else {}
         data[entry.name] = entry.fields()
-        atomic_write(REGISTRY, [(json.dumps(dict(sorted(data.items())), indent=2) + "\n").encode()])
+        atomic_write(registry_file, [(json.dumps(dict(sorted(data.items())), indent=2) + "\n").encode()])
     else:
         sidecar = entry.path.with_suffix(".json")
         atomic_write(sidecar, [(json.dumps(entry.fields(), indent=2) + "\n").encode()])

@@ -13,13 +13,11 @@ windows (two rows of three blocks: top-left, top, top-right above; left and the 
 """
 
 import json
-from pathlib import Path
 
 import torch
 from torch import nn
 
 BLOCK = 32
-WEIGHTS = Path(__file__).resolve().parent.parent / "weights"  # bundled: intra-KIND.safetensors
 BOTTLENECK = 8192
 
 
@@ -109,5 +107,15 @@ def load_predictor(path) -> nn.Module:
 
 
 def bundled(kind: str) -> nn.Module:
-    """The bundled, trained ``kind`` predictor ("inpainting" or "extended")."""
-    return load_predictor(WEIGHTS / f"intra-{kind}.safetensors")
+    """The bundled, trained ``kind`` predictor ("inpainting" or "extended"), shipped in the
+    ``tilecodec-predictive`` companion package; ModelError if it is not installed."""
+    from ..errors import ModelError
+    from ..zoo import bundled_file
+
+    if kind not in KINDS:
+        raise ValueError(f"unknown intra predictor {kind!r}; kinds: {', '.join(KINDS)}")
+    path = bundled_file(f"intra-{kind}.safetensors")
+    if path is None:
+        raise ModelError("the learned intra predictors ship in the tilecodec-predictive package: "
+                         'pip install "tilecodec[predictive]"')
+    return load_predictor(path)
