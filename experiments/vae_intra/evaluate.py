@@ -2,6 +2,7 @@
 
     python experiments/vae_intra/evaluate.py MODELS [--photos 8] > experiments/vae_intra/results.md
         # MODELS: the folder make_models.py wrote; also results.json and the figures here
+    python experiments/vae_intra/evaluate.py MODELS --plot   # redraw the figures from results.json
 
 Photos: the 768x512 centre crop (the Kodak size the thesis used) of the first ``--photos``
 of ../shared/data/eval. Every patch codec codes each photo whole (``patch=None``: its blocks
@@ -65,7 +66,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("models", type=Path)
     p.add_argument("--photos", type=int, default=8)
+    p.add_argument("--plot", action="store_true", help="only redraw the figures from results.json")
     args = p.parse_args()
+    if args.plot:
+        plot(json.loads((HERE / "results.json").read_text()))
+        return 0
     torch.set_num_threads(1)
     photos = [crop(load_image(f)) for f in sorted(EVAL.glob("*.png"))[: args.photos]]
     curves = {}
@@ -99,6 +104,7 @@ def plot(curves: dict) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     groups = {
         "variational": PATCH_CODECS,
@@ -113,6 +119,10 @@ def plot(curves: dict) -> None:
                     pts = curves[name]
                     ax.plot([q["bpp"] for q in pts], [q[metric] for q in pts], "o-", ms=3, label=name)
                 ax.set_xscale(scale)
+                if scale == "log":
+                    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+                    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+                    ax.set_xticks([0.1, 0.2, 0.5, 1, 2, 4])
                 ax.set_xlabel("bits per pixel" + (" (log)" if scale == "log" else ""))
                 ax.set_ylabel(label)
                 ax.grid(True, alpha=0.3)

@@ -58,11 +58,12 @@ class _Canvas:
         """N x 4 x 3 x 32 x 32 for ``blocks``."""
         return torch.stack([torch.stack([self.block(r + dr, c + dc) for dr, dc in NEIGHBOURS]) for r, c in blocks])
 
-    def hevc(self, blocks) -> torch.Tensor:
-        """HEVC's 35 predictions of ``blocks`` from the decoded samples, N x 35 x 3 x 32 x 32 in [0, 1]."""
+    def hevc(self, blocks, modes=hevc.MODES) -> torch.Tensor:
+        """HEVC's predictions of ``blocks`` in ``modes`` from the decoded samples, N x len(modes)
+        x 3 x 32 x 32 in [0, 1] (integer arithmetic: the same for any batch)."""
         samples = torch.round(self.pixels[:, BLOCK:, BLOCK:-BLOCK] * 255)
         lines = hevc.reference_lines(samples, self.known, [(r * BLOCK, c * BLOCK) for r, c in blocks], BLOCK)
-        return hevc.predict(lines).float() / 255
+        return hevc.predict(lines, modes).float() / 255
 
     def image(self) -> torch.Tensor:
         """The decoded image, 1 x 3 x H x W."""
@@ -202,9 +203,11 @@ def _decode(model, strings: list[bytes], size: tuple[int, int], rate) -> torch.T
     modes = _modes(strings[1], rows, cols) if model.modes else torch.full((rows, cols), LEARNED)
     canvas = _Canvas(height, width)
     for blocks in wavefronts(rows, cols, model.uses_top_right):
-        learned, hevc_all = _predictions(model, canvas, blocks)
         chosen = torch.stack([modes[r, c] for r, c in blocks])
-        prediction = _select(learned, hevc_all, chosen)
+        prediction = _select(model.predict(canvas.neighbours(blocks)), None, chosen)
+        for mode in chosen[chosen >= HEVC0].unique().tolist():  # only the HEVC modes in use
+            index = (chosen == mode).nonzero()[:, 0]
+            prediction[index] = canvas.hevc([blocks[i] for i in index], (mode - HEVC0,))[:, 0]
         y_hat = torch.stack([latent[0, :, 4 * r: 4 * r + 4, 4 * c: 4 * c + 4] for r, c in blocks])
         canvas.put(blocks, prediction + _synthesis(model, y_hat, rate))
     return canvas.image()
