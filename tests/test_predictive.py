@@ -139,3 +139,60 @@ def test_prediction_pays_on_a_photo(photo):
         points[name] = (len(data), 10 * np.log10(255**2 / mse))
     (plain_bytes, plain_db), (intra_bytes, intra_db) = points.values()
     assert intra_db > plain_db + 1 and intra_bytes < 1.15 * plain_bytes
+
+
+@pytest.mark.parametrize("closed_loop", [True, False])
+def test_closed_loop_training_predicts_from_the_models_reconstructions(closed_loop, tmp_path, monkeypatch):
+    """The trainer's gradient step sees the neighbours as the model itself reconstructed them
+    (closed loop), or the originals (open loop)."""
+    from tilecodec.train import patch_vae
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray((_image(200, 200)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(folder / "a.png")
+    calls = []
+    forward = PredictivePatchCodec.forward_blocks
+
+    def spy(self, neighbours, x, s=None):
+        out = forward(self, neighbours, x, s)
+        calls.append((neighbours.detach().clone(), x.detach().clone(), out["x_hat"].detach().clone(),
+                      torch.is_grad_enabled()))
+        return out
+
+    monkeypatch.setattr(PredictivePatchCodec, "forward_blocks", spy)
+    patch_vae.train_patch_vae([folder], tmp_path / "w.safetensors", "embedded", closed_loop=closed_loop,
+                              closed_loop_after=0, lmbdas=(0.001, 0.01), N=8, M=8, width=4, steps=1, batch=3,
+                              workers=0, log=lambda msg: None)
+    context, target, _, grad = calls[-1]
+    assert grad
+    if closed_loop:
+        neighbours_in, neighbours_x, reconstructed, grad = calls[0]
+        assert not grad and len(neighbours_x) == 4 * len(target)
+        expected = reconstructed.clamp(0, 1).view(4, len(target), *target.shape[1:]).transpose(0, 1)
+        originals = neighbours_x.view(4, len(target), *target.shape[1:]).transpose(0, 1)
+    else:
+        assert len(calls) == 1
+    kept = context != patch_vae.MISSING
+    if closed_loop:
+        assert torch.equal(context[kept], expected[kept]) and not torch.equal(context[kept], originals[kept])
+    else:
+        assert not any(c[3] is False for c in calls)
+
+
+def test_damaged_predictive_files_give_bitstream_errors(photo):
+    codec = tilecodec.load("patch-vae-embedded-intra")
+    crop = np.ascontiguousarray(photo[:70, :100])
+    data = codec.compress(crop, quality=60, patch=None)
+    rng = np.random.default_rng(0)
+    cases = [data[:n] for n in (len(data) - 1, len(data) // 2, 40)]
+    for _ in range(40):
+        damaged = bytearray(data)
+        for i in rng.integers(0, len(data), 3):
+            damaged[i] ^= int(rng.integers(1, 256))
+        cases.append(bytes(damaged))
+    for damaged in cases:
+        try:
+            out = codec.decompress(damaged)
+            assert out.shape == crop.shape
+        except tilecodec.BitstreamError:
+            pass
