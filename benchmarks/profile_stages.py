@@ -67,12 +67,13 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--image", default=str(ROOT.parent / "shared" / "data" / "eval" / "wiki-001.png"))
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "profile_stages.md"))
     args = p.parse_args()
     import tilecodec
     from tilecodec.numerics import cpu_name
 
     img = np.ascontiguousarray(np.asarray(Image.open(args.image).convert("RGB"))[:512, :768])
-    names = tilecodec.models()
+    names = [n for n in tilecodec.models() if tilecodec.load(n).model.latent_codec.num_strings > 1]  # hyperprior models
     results = {n: stages(tilecodec.load(n), img, args.runs) for n in names}
     rows = list(next(iter(results.values())))
     precision = tilecodec.load().model.precision
@@ -83,7 +84,7 @@ def main() -> int:
     for r in rows:
         lines.append(f"| {r} | " + " | ".join(f"{results[n][r]:.3f}" for n in names) + " |")
     text = "\n".join(lines) + "\n"
-    (ROOT / "benchmarks" / "results" / "profile_stages.md").write_text(text)
+    Path(args.out).write_text(text)
     print(text)
     return 0
 
