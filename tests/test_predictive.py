@@ -13,11 +13,11 @@ from tilecodec.models.patch_vae import PredictivePatchCodec
 from tilecodec.models.predictive import HEVC0, LEARNED, NEIGHBOURS, NONE, encode_image, wavefronts
 
 
-def _model(predictor="embedded", modes=False, seed=0) -> PredictivePatchCodec:
+def _model(predictor="embedded", modes=False, seed=0, hyperprior=False) -> PredictivePatchCodec:
     torch.manual_seed(seed)
     width = 8
     model = PredictivePatchCodec(16, 16, [0.001, 0.01, 0.05], predictor=predictor, width=width, modes=modes,
-                                 level_densities=True)
+                                 level_densities=True, hyperprior=hyperprior)
     model.init_gains(0.01)
     model.eval().update_tables()
     return model
@@ -45,10 +45,11 @@ def test_wavefronts_decode_every_neighbour_first(top_right):
                 assert when[(r + dr, c + dc)] < t
 
 
-@pytest.mark.parametrize("predictor,modes", [("none", False), ("pretrained", False), ("embedded", False),
-                                             ("embedded", True)])
-def test_decoding_equals_the_encoders_reconstruction(predictor, modes):
-    model = _model(predictor, modes)
+@pytest.mark.parametrize("predictor,modes,hyperprior", [("none", False, False), ("pretrained", False, False),
+                                                        ("embedded", False, False), ("embedded", True, False),
+                                                        ("embedded", False, True)])
+def test_decoding_equals_the_encoders_reconstruction(predictor, modes, hyperprior):
+    model = _model(predictor, modes, hyperprior=hyperprior)
     image = _image()
     for quality in (0, 60, 100):
         rate = model.rate_control.point(quality)
@@ -72,8 +73,9 @@ def test_modes_are_chosen_by_rate_and_distortion_and_read_back():
         predictive._modes(strings[1], 4, 4)
 
 
-def test_through_the_codec_api_odd_sizes_and_grayscale():
-    codec = tilecodec.Codec.from_model(_model("embedded", modes=True), "predictive-test")
+@pytest.mark.parametrize("hyperprior", [False, True])
+def test_through_the_codec_api_odd_sizes_and_grayscale(hyperprior):
+    codec = tilecodec.Codec.from_model(_model("embedded", modes=not hyperprior, hyperprior=hyperprior), "predictive-test")
     rgb = np.asarray(Image.fromarray((_image(70, 45)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)))
     data = codec.compress(rgb, quality=70, patch=None)
     out = codec.decompress(data)

@@ -3,6 +3,7 @@
     python experiments/vae_intra/evaluate.py MODELS [--photos 8] > experiments/vae_intra/results.md
         # MODELS: the folder make_models.py wrote; also results.json and the figures here
     python experiments/vae_intra/evaluate.py MODELS --plot   # redraw the figures from results.json
+    python experiments/vae_intra/evaluate.py MODELS --add NAME   # one more model into results.json
 
 Photos: the 768x512 centre crop (the Kodak size the thesis used) of the first ``--photos``
 of ../shared/data/eval. Every patch codec codes each photo whole (``patch=None``: its blocks
@@ -32,6 +33,7 @@ HERE = Path(__file__).parent
 EVAL = HERE.parents[2] / "shared" / "data" / "eval"
 PATCH_CODECS = ("patch-vae", "patch-vae-pretrained-intra", "patch-vae-embedded-intra-open",
                 "patch-vae-embedded-intra", "patch-vae-embedded-intra-modes")
+LATER = ("patch-vae-embedded-intra-hyper",)  # added with --add
 LEVELS = tuple(round(100 * k / 7, 4) for k in range(8))
 
 
@@ -67,12 +69,21 @@ def main() -> int:
     p.add_argument("models", type=Path)
     p.add_argument("--photos", type=int, default=8)
     p.add_argument("--plot", action="store_true", help="only redraw the figures from results.json")
+    p.add_argument("--add", metavar="NAME", help="measure only the model NAME from MODELS and add it to results.json")
     args = p.parse_args()
     if args.plot:
         plot(json.loads((HERE / "results.json").read_text()))
         return 0
     torch.set_num_threads(1)
     photos = [crop(load_image(f)) for f in sorted(EVAL.glob("*.png"))[: args.photos]]
+    if args.add:
+        curves = json.loads((HERE / "results.json").read_text())
+        codec = tilecodec.load(str(args.models / f"{args.add}.safetensors"))
+        curves[args.add] = measure(lambda im, q: codec.compress(im, quality=q, patch=None), codec.decompress,
+                                   photos, LEVELS)
+        (HERE / "results.json").write_text(json.dumps(curves, indent=1) + "\n")
+        plot(curves)
+        return 0
     curves = {}
     for name in PATCH_CODECS:
         codec = tilecodec.load(str(args.models / f"{name}.safetensors"))
@@ -107,7 +118,7 @@ def plot(curves: dict) -> None:
     import matplotlib.ticker
 
     groups = {
-        "variational": PATCH_CODECS,
+        "variational": PATCH_CODECS + tuple(n for n in LATER if n in curves),
         "final": ("patch-vae", "patch-vae-embedded-intra", "patch-vae-embedded-intra-modes", "ckbd-mse", "jpeg",
                   "jpeg2000"),
     }

@@ -110,8 +110,8 @@ class PredictivePatchCodec(PatchCodec):
 
     @property
     def num_strings(self) -> int:
-        """The latent's string, and the block modes' with ``modes``."""
-        return self.latent_codec.num_strings + int(self.modes)
+        """The latents' string, and the block modes' with ``modes`` (``models.predictive``)."""
+        return 1 + int(self.modes)
 
     def train(self, mode: bool = True):
         super().train(mode)

@@ -13,18 +13,25 @@ rounded to 8 bits before it serves as a neighbour, and the decoder repeats the e
 computations batch for batch in float32, so a file decodes to exactly the encoder's
 reconstruction on the machine that made it.
 
+With a hyperprior per block (``hyperprior`` in the model's config), each block's latent is
+coded on its own, a hyper-latent and the latent (the exact entropy path of the file's format),
+and the string holds every block's pair in raster order, each with its two lengths.
+
 With ``modes``, the encoder chooses per block, by rate plus lambda times distortion at the
 rate level's lambda, between the learned prediction, none (mid-grey) and the two HEVC modes
 (``intra.hevc``) that predict the block best; the modes are a second string (one byte per
 block in raster order, zlib-compressed).
 """
 
+import struct
 import zlib
 
 import torch
 
+from ..entropy.paths import FIXED_POINT
 from ..errors import BitstreamError, ParameterError
 from ..intra import hevc
+from ..latent import HyperpriorLatentCodec
 from .patch_vae import BLOCK, MISSING
 
 LEARNED, NONE, HEVC0 = 0, 1, 2  # block modes; HEVC mode k is HEVC0 + k
@@ -126,30 +133,67 @@ def _choose(model, x: torch.Tensor, learned: torch.Tensor, hevc_all: torch.Tenso
     return candidates[torch.arange(n), cost.argmin(1)]
 
 
+def _hyper(model) -> bool:
+    return isinstance(model.latent_codec, HyperpriorLatentCodec)
+
+
 def _check_codable(model, refine: int) -> None:
     if refine:
         raise ParameterError("predictive patch codecs do not refine their latents")
-    if not hasattr(model.latent_codec, "density_at"):
-        raise ParameterError("a predictive patch codec with a hyperprior is a training study; it codes no files")
+    if model.modes and _hyper(model):
+        raise ParameterError("block modes need the factorized prior's rate estimate; this model has a hyperprior")
+
+
+def _code_blocks(model, y: torch.Tensor, rate, path) -> tuple[list[bytes], torch.Tensor]:
+    """With a hyperprior per block: each block's (hyper-latent, latent) strings and y_hat."""
+    strings, y_hat = [], []
+    for yi in y.split(1):
+        coded = model.latent_codec.compress(yi, rate, path)
+        strings.append(coded.strings)
+        y_hat.append(coded.y_hat.float())
+    return strings, torch.cat(y_hat)
+
+
+def _pack(pairs: list[list[bytes]]) -> bytes:
+    return b"".join(struct.pack(">II", len(z), len(y)) + z + y for z, y in pairs)
+
+
+def _unpack(data: bytes, count: int) -> list[list[bytes]]:
+    pairs, at = [], 0
+    for _ in range(count):
+        if at + 8 > len(data):
+            raise BitstreamError("block latents end early")
+        nz, ny = struct.unpack_from(">II", data, at)
+        at += 8
+        if at + nz + ny > len(data):
+            raise BitstreamError("block latents end early")
+        pairs.append([data[at: at + nz], data[at + nz: at + nz + ny]])
+        at += nz + ny
+    if at != len(data):
+        raise BitstreamError("block latents have trailing bytes")
+    return pairs
 
 
 @torch.no_grad()
 def compress(model, x, quality: float, refine: int = 0, path=None) -> list[list[bytes]]:
     """Each image's strings ([latent] or [latent, modes]) for Bx3xHxW ``x`` (sides multiples
-    of 32) or a list of such batches."""
+    of 32) or a list of such batches; ``path``: the entropy path of a hyperprior's tables."""
     _check_codable(model, refine)
     rate = model.rate_control.point(quality)
     out = []
     for batch in (list(x) if isinstance(x, (list, tuple)) else [x]):
         for image in batch.float().split(1):
-            out.append(encode_image(model, image, rate)[0])
+            out.append(encode_image(model, image, rate, path)[0])
     return out
 
 
 @torch.no_grad()
-def encode_image(model, image: torch.Tensor, rate) -> tuple[list[bytes], torch.Tensor]:
+def encode_image(model, image: torch.Tensor, rate, path=None) -> tuple[list[bytes], torch.Tensor]:
     """(strings, the reconstruction the decoder will make) of one 1x3xHxW image (sides
     multiples of 32) at ``rate`` (a ``rate.RatePoint``)."""
+    _check_codable(model, 0)
+    if _hyper(model):
+        return _encode_hyper(model, image, rate, path or FIXED_POINT)
     _, _, height, width = image.shape
     rows, cols = height // BLOCK, width // BLOCK
     canvas = _Canvas(height, width)
@@ -171,13 +215,39 @@ def encode_image(model, image: torch.Tensor, rate) -> tuple[list[bytes], torch.T
     return strings, canvas.image()
 
 
+def _encode_hyper(model, image: torch.Tensor, rate, path) -> tuple[list[bytes], torch.Tensor]:
+    _, _, height, width = image.shape
+    canvas = _Canvas(height, width)
+    pairs = {}
+    for blocks in wavefronts(height // BLOCK, width // BLOCK, model.uses_top_right):
+        x = torch.stack([image[0, :, r * BLOCK: (r + 1) * BLOCK, c * BLOCK: (c + 1) * BLOCK] for r, c in blocks])
+        prediction = model.predict(canvas.neighbours(blocks))
+        strings, y_hat = _code_blocks(model, model.gained(model.analysis(x - prediction), rate), rate, path)
+        canvas.put(blocks, prediction + _synthesis(model, y_hat, rate))
+        pairs.update(zip(blocks, strings))
+    return [_pack([pairs[b] for b in sorted(pairs)])], canvas.image()
+
+
 @torch.no_grad()
 def decompress(model, strings: list[list[bytes]], sizes: list[tuple[int, int]], quality: float,
                path=None) -> list[torch.Tensor]:
     """Inverse of ``compress``: each image's strings and (padded) size -> 1x3xHxW images."""
     _check_codable(model, 0)
     rate = model.rate_control.point(quality)
-    return [_decode(model, s, size, rate) for s, size in zip(strings, sizes)]
+    decode = _decode_hyper if _hyper(model) else _decode
+    return [decode(model, s, size, rate, path or FIXED_POINT) for s, size in zip(strings, sizes)]
+
+
+def _decode_hyper(model, strings: list[bytes], size: tuple[int, int], rate, path) -> torch.Tensor:
+    height, width = size
+    rows, cols = height // BLOCK, width // BLOCK
+    pairs = dict(zip([(r, c) for r in range(rows) for c in range(cols)], _unpack(strings[0], rows * cols)))
+    canvas = _Canvas(height, width)
+    for blocks in wavefronts(rows, cols, model.uses_top_right):
+        prediction = model.predict(canvas.neighbours(blocks))
+        y_hat = torch.cat([model.latent_codec.decompress(pairs[b], (4, 4), rate, path).float() for b in blocks])
+        canvas.put(blocks, prediction + _synthesis(model, y_hat, rate))
+    return canvas.image()
 
 
 def _modes(data: bytes, rows: int, cols: int) -> torch.Tensor:
@@ -196,7 +266,7 @@ def _modes(data: bytes, rows: int, cols: int) -> torch.Tensor:
     return modes.view(rows, cols)
 
 
-def _decode(model, strings: list[bytes], size: tuple[int, int], rate) -> torch.Tensor:
+def _decode(model, strings: list[bytes], size: tuple[int, int], rate, path=None) -> torch.Tensor:
     height, width = size
     rows, cols = height // BLOCK, width // BLOCK
     latent = model.latent_codec.decompress(strings[:1], (height // 8, width // 8), rate).float()
