@@ -12,7 +12,7 @@ from tilecodec import zoo
 from tilecodec.metrics import psnr
 
 
-@pytest.mark.parametrize("name", [n for n in tilecodec.models() if zoo.entry(n).folder == zoo.WEIGHTS_DIR])
+@pytest.mark.parametrize("name", [n for n in tilecodec.models() if not zoo.entry(n).companion])
 def test_bundled_model_codes_the_sample_better_than_jpeg(name, photo):
     """Every model of the main package (the companion's research baselines need not)."""
     codec = tilecodec.load(name)

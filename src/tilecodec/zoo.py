@@ -62,6 +62,11 @@ class ZooEntry:
     def bundled(self) -> bool:
         return Path(self.folder) in bundled_folders()
 
+    @property
+    def companion(self) -> bool:
+        """Whether a companion package ships it (``bundled_folders``), not tilecodec itself."""
+        return Path(self.folder) in bundled_folders()[1:]
+
     def fields(self) -> dict:
         """The entry as stored in a registry (without its folder)."""
         out = asdict(self)

@@ -147,7 +147,8 @@ def get_codec(name: str, avif_speed: int = 6) -> BenchCodec:
 
 
 def default_codecs() -> list[str]:
-    """Every bundled tilecodec model, then every classical codec."""
-    from ..api import models
+    """Every tilecodec model but the companion packages' research baselines (name those to
+    bench them), then every classical codec."""
+    from .. import zoo
 
-    return [f"tilecodec-{m}" for m in models()] + list(CLASSICAL)
+    return [f"tilecodec-{m}" for m, e in sorted(zoo.registry().items()) if not e.companion] + list(CLASSICAL)
