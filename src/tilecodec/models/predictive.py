@@ -32,6 +32,7 @@ from ..entropy.paths import FIXED_POINT
 from ..errors import BitstreamError, ParameterError
 from ..intra import hevc
 from ..latent import HyperpriorLatentCodec
+from ..numerics import fast_transform
 from .patch_vae import BLOCK, MISSING
 
 LEARNED, NONE, HEVC0 = 0, 1, 2  # block modes; HEVC mode k is HEVC0 + k
@@ -102,30 +103,32 @@ def _select(learned: torch.Tensor, hevc_all: torch.Tensor | None, modes: torch.T
     return out
 
 
-def _residual_code(model, residual: torch.Tensor, rate):
-    """(gained latent y, its quantized y_hat, the decoded residual) of a batch of residuals."""
-    y = model.gained(model.analysis(residual), rate)
+def _residual_code(model, residual: torch.Tensor, rate, precision: str = "reference"):
+    """(gained latent y, its quantized y_hat, the decoded residual) of a batch of residuals;
+    transforms in ``precision`` (``numerics``): "reference" wherever the decoder must agree."""
+    y = model.gained(fast_transform(model.analysis, residual, precision).contiguous(), rate)
     med = model.latent_codec.density_at(rate).medians.reshape(1, -1, 1, 1)
     y_hat = torch.round(y - med) + med
-    return y, y_hat, _synthesis(model, y_hat, rate)
+    return y, y_hat, _synthesis(model, y_hat, rate, precision)
 
 
-def _synthesis(model, y_hat: torch.Tensor, rate) -> torch.Tensor:
+def _synthesis(model, y_hat: torch.Tensor, rate, precision: str = "reference") -> torch.Tensor:
     if model.gain is not None:
         y_hat = model.inverse_gain(y_hat, rate.levels(len(y_hat)))
-    return model.synthesis(y_hat)
+    return fast_transform(model.synthesis, y_hat, precision).contiguous()
 
 
 def _choose(model, x: torch.Tensor, learned: torch.Tensor, hevc_all: torch.Tensor, rate) -> torch.Tensor:
     """Each block's mode: the least rate + lambda * distortion among the learned prediction,
-    none and the best HEVC modes by prediction error."""
+    none and the best HEVC modes by prediction error. The candidates are coded in the model's
+    fast precision: the choice is written in the file, so the decoder never repeats it."""
     n = len(x)
     errors = ((hevc_all - x[:, None]) ** 2).flatten(2).sum(2)
     best = errors.topk(HEVC_CANDIDATES, dim=1, largest=False).indices
     candidates = torch.cat([torch.full((n, 1), LEARNED), torch.full((n, 1), NONE), best + HEVC0], 1)
     preds = torch.stack([_select(learned, hevc_all, candidates[:, k]) for k in range(candidates.shape[1])], 1)
     flat = preds.flatten(0, 1)
-    _, y_hat, r_hat = _residual_code(model, x.repeat_interleave(candidates.shape[1], 0) - flat, rate)
+    _, y_hat, r_hat = _residual_code(model, x.repeat_interleave(candidates.shape[1], 0) - flat, rate, model.precision)
     bits = -torch.log2(model.latent_codec.density_at(rate).likelihood(y_hat)).flatten(1).sum(1)
     sse = ((flat + r_hat).clamp(0, 1) - x.repeat_interleave(candidates.shape[1], 0)).pow(2).flatten(1).sum(1)
     lmbda = rate.lmbda if rate.lmbda is not None else model.lmbdas[-1]
