@@ -127,10 +127,10 @@ def _choose(model, x: torch.Tensor, learned: torch.Tensor, hevc_all: torch.Tenso
     best = errors.topk(HEVC_CANDIDATES, dim=1, largest=False).indices
     candidates = torch.cat([torch.full((n, 1), LEARNED), torch.full((n, 1), NONE), best + HEVC0], 1)
     preds = torch.stack([_select(learned, hevc_all, candidates[:, k]) for k in range(candidates.shape[1])], 1)
-    flat = preds.flatten(0, 1)
-    _, y_hat, r_hat = _residual_code(model, x.repeat_interleave(candidates.shape[1], 0) - flat, rate, model.precision)
+    flat, targets = preds.flatten(0, 1), x.repeat_interleave(candidates.shape[1], 0)
+    _, y_hat, r_hat = _residual_code(model, targets - flat, rate, model.precision)
     bits = -torch.log2(model.latent_codec.density_at(rate).likelihood(y_hat)).flatten(1).sum(1)
-    sse = ((flat + r_hat).clamp(0, 1) - x.repeat_interleave(candidates.shape[1], 0)).pow(2).flatten(1).sum(1)
+    sse = ((flat + r_hat).clamp(0, 1) - targets).pow(2).flatten(1).sum(1)
     lmbda = rate.lmbda if rate.lmbda is not None else model.lmbdas[-1]
     cost = (bits + lmbda * 255**2 * sse / 3).view(n, -1)
     return candidates[torch.arange(n), cost.argmin(1)]
@@ -140,9 +140,7 @@ def _hyper(model) -> bool:
     return isinstance(model.latent_codec, HyperpriorLatentCodec)
 
 
-def _check_codable(model, refine: int) -> None:
-    if refine:
-        raise ParameterError("predictive patch codecs do not refine their latents")
+def _check_codable(model) -> None:
     if model.modes and _hyper(model):
         raise ParameterError("block modes need the factorized prior's rate estimate; this model has a hyperprior")
 
@@ -181,7 +179,8 @@ def _unpack(data: bytes, count: int) -> list[list[bytes]]:
 def compress(model, x, quality: float, refine: int = 0, path=None) -> list[list[bytes]]:
     """Each image's strings ([latent] or [latent, modes]) for Bx3xHxW ``x`` (sides multiples
     of 32) or a list of such batches; ``path``: the entropy path of a hyperprior's tables."""
-    _check_codable(model, refine)
+    if refine:
+        raise ParameterError("predictive patch codecs do not refine their latents")
     rate = model.rate_control.point(quality)
     out = []
     for batch in (list(x) if isinstance(x, (list, tuple)) else [x]):
@@ -194,7 +193,7 @@ def compress(model, x, quality: float, refine: int = 0, path=None) -> list[list[
 def encode_image(model, image: torch.Tensor, rate, path=None) -> tuple[list[bytes], torch.Tensor]:
     """(strings, the reconstruction the decoder will make) of one 1x3xHxW image (sides
     multiples of 32) at ``rate`` (a ``rate.RatePoint``)."""
-    _check_codable(model, 0)
+    _check_codable(model)
     if _hyper(model):
         return _encode_hyper(model, image, rate, path or FIXED_POINT)
     _, _, height, width = image.shape
@@ -235,7 +234,7 @@ def _encode_hyper(model, image: torch.Tensor, rate, path) -> tuple[list[bytes], 
 def decompress(model, strings: list[list[bytes]], sizes: list[tuple[int, int]], quality: float,
                path=None) -> list[torch.Tensor]:
     """Inverse of ``compress``: each image's strings and (padded) size -> 1x3xHxW images."""
-    _check_codable(model, 0)
+    _check_codable(model)
     rate = model.rate_control.point(quality)
     decode = _decode_hyper if _hyper(model) else _decode
     return [decode(model, s, size, rate, path or FIXED_POINT) for s, size in zip(strings, sizes)]
