@@ -55,3 +55,22 @@ def test_schedule_warms_up_then_decays_by_steps_or_deadline():
     assert lr_at(20, cfg, elapsed=0.0) > lr_at(20, cfg, elapsed=0.5) > lr_at(20, cfg, elapsed=1.0)
     assert abs(lr_at(20, cfg, elapsed=1.0) - 2e-5) < 1e-12  # the time budget ends the decay early
     assert lr_at(100, cfg, elapsed=0.1) == lr_at(100, cfg)  # step progress still counts when ahead
+
+
+def test_train_only_updates_the_named_parameters_and_freezes_the_rest(tmp_path, photo):
+    data = tmp_path / "data"
+    data.mkdir()
+    Image.fromarray(np.ascontiguousarray(photo[:200, :260])).save(data / "0.png")
+    base = dict(data=[str(data)], architecture="joint-autoregressive", N=8, M=8, crop=64, batch=2, warmup=1,
+                workers=0)
+    train(TrainConfig(**base, steps=1), tmp_path / "init.pt")
+    from safetensors.torch import save_file
+
+    start = torch.load(tmp_path / "init.pt", weights_only=False)["model"]
+    save_file({k: v.contiguous() for k, v in start.items()}, tmp_path / "init.safetensors")
+    train(TrainConfig(**base, steps=3, init=str(tmp_path / "init.safetensors"), train_only=["latent_codec.y."]),
+          tmp_path / "run.pt")
+    after = torch.load(tmp_path / "run.pt", weights_only=False)["model"]
+    changed = {k for k, v in after.items() if v.dtype.is_floating_point and not torch.equal(v, start[k])}
+    assert any(k.startswith("latent_codec.y.context") for k in changed)
+    assert changed <= {k for k in after if k.startswith("latent_codec.y.") or k.endswith("quantiles")}

@@ -205,7 +205,8 @@ def cmd_train(args) -> None:
                       widths=args.widths, hyper_widths=args.hyper_widths, architecture=args.architecture, init=args.init,
                       lmbdas=args.lmbdas, init_lmbda=args.init_lmbda, eval_data=args.eval,
                       eval_every=args.eval_every, workers=args.workers, warmup=args.warmup,
-                      distortion=args.distortion, correlation=args.correlation, correlation_k=args.correlation_k)
+                      distortion=args.distortion, correlation=args.correlation, correlation_k=args.correlation_k,
+                      train_only=args.train_only)
     train(cfg, Path(args.checkpoint), resume=args.resume, max_minutes=args.max_minutes)
 
 
@@ -213,7 +214,7 @@ def cmd_export(args) -> None:
     from .train import export
 
     e = export(Path(args.checkpoint), args.name, args.description, calibrate=args.calibrate,
-               calibrate_images=args.calibrate_images, log=print, out=args.out, bundle=args.bundle)
+               calibrate_images=args.calibrate_images, log=print, out=args.out, bundle=args.bundle, base=args.base)
     print(f"exported {e.name}: {e.path} sha256 {e.sha256[:16]}...")
 
 
@@ -344,7 +345,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("data", nargs="+", help="image folders, searched recursively")
     t.add_argument("--checkpoint", required=True, help="checkpoint file, written atomically every 5 minutes")
     t.add_argument("--architecture", default="mean-scale-hyperprior",
-                   help="mean-scale-hyperprior, checkerboard-hyperprior, scale-hyperprior or factorized-prior "
+                   help="mean-scale-hyperprior, checkerboard-hyperprior, joint-autoregressive, scale-hyperprior "
+                        "or factorized-prior "
                         "(default mean-scale-hyperprior)")
     t.add_argument("--N", type=int, default=128, help="hidden channels (default 128)")
     t.add_argument("--M", type=int, default=192, help="latent channels (default 192)")
@@ -371,6 +373,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     t.add_argument("--init", default=None, help="start from a bundled model's weights (name or .safetensors)")
     t.add_argument("--max-minutes", type=float, default=None, help="stop cleanly after this many minutes (default: none)")
+    t.add_argument("--train-only", nargs="+", default=None, metavar="PREFIX",
+                   help="train only the parameters whose names start with a PREFIX (for example latent_codec.y. "
+                        "for a context model's networks on --init transforms); the rest stays frozen")
     t.add_argument("--anneal-by-deadline", action="store_true",
                    help="finish the cosine decay by --max-minutes even if --steps is not reached")
     t.set_defaults(run=cmd_train)
@@ -405,6 +410,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--calibrate", nargs="+", metavar="DIR",
                    help="calibrate the per-level scale floors on crops from these image folders")
     e.add_argument("--calibrate-images", type=int, default=16, help="crops used for calibration (default 16)")
+    e.add_argument("--base", default=None, metavar="MODEL",
+                   help="store only the tensors that differ from this model's (trained with --train-only from "
+                        "--init MODEL); loading then needs MODEL unchanged")
     e.set_defaults(run=cmd_export)
 
     ti = sub.add_parser("train-intra", help="train a learned intra predictor on random 96x64 windows")

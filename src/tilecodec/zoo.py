@@ -11,6 +11,11 @@ bundled name, a user model's name, or the path of such a ``.safetensors`` file.
 A model is identified in bitstreams by its name plus the first 8 hex digits of the SHA-256 of
 its weights file: a file made with other weights under the same name is refused, and a file
 of a user model decodes wherever that model's weights are.
+
+A model may be built on another (``base``, pinned by the SHA-256 of the base's file): its
+file then holds only the tensors that differ from the base's, as when a context model is
+trained on a bundled model's frozen transforms (``tilecodec export --base``). Loading it
+needs the base, unchanged: a replaced base is refused, never silently used.
 """
 
 import functools
@@ -43,6 +48,8 @@ class ZooEntry:
     # SHA-256 of earlier files of the same model that its files may still name: weights stored
     # anew with the entropy path's tensors unchanged (see compact_state)
     aliases: tuple = ()
+    base: str = ""  # the model whose weights this file completes ("": the file holds them all)
+    base_sha256: str = ""  # the SHA-256 of the base's file this model was built on
     folder: Path = field(default=WEIGHTS_DIR, compare=False)  # where ``file`` is
 
     @property
@@ -75,6 +82,9 @@ class ZooEntry:
             del out["aliases"]
         else:
             out["aliases"] = list(out["aliases"])
+        for key in ("base", "base_sha256"):
+            if not out[key]:
+                del out[key]
         return out
 
 
@@ -195,17 +205,31 @@ def register(entry: ZooEntry) -> None:
         atomic_write(sidecar, [(json.dumps(entry.fields(), indent=2) + "\n").encode()])
 
 
-def load_model(name: str):
-    """Build ``name``'s architecture and load its verified weights (eval mode)."""
+def load_weights(e: ZooEntry) -> dict:
+    """The verified tensors of the model ``e``: its file's, over its base's if it has one.
+    ModelError if a file is missing or does not match its checksum, or the base has changed."""
     from safetensors.torch import load_file
 
+    if not e.path.exists():
+        raise ModelError(f"weights file for model {e.name!r} is missing: {e.path}")
+    if sha256_file(e.path) != e.sha256:
+        raise ModelError(f"weights file for model {e.name!r} does not match its checksum")
+    state = {}
+    if e.base:
+        base = entry(e.base)
+        if base.sha256 != e.base_sha256:
+            raise ModelError(f"model {e.name!r} is built on {e.base!r} {e.base_sha256[:8]}, "
+                             f"but {e.base!r} is now {base.short_hash}: re-export it on the new base")
+        state = load_weights(base)
+    return {**state, **load_file(e.path)}
+
+
+def load_model(name: str):
+    """Build ``name``'s architecture and load its verified weights (eval mode)."""
     from .models import build
 
     e = entry(name)
-    if not e.path.exists():
-        raise ModelError(f"weights file for model {name!r} is missing: {e.path}")
-    if sha256_file(e.path) != e.sha256:
-        raise ModelError(f"weights file for model {name!r} does not match its checksum")
+    weights = load_weights(e)
     model = build(e.architecture, e.distortion, **e.config)
-    model.load_weights(load_file(e.path))
+    model.load_weights(weights)
     return model.eval(), e

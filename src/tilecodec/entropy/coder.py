@@ -4,7 +4,9 @@
 Elements sharing a row are coded in one vectorized call; values outside a row's support
 are coded as its escape symbol and stored exactly after the range-coded words as
 zigzag varints. ``decode`` needs the same ``indexes`` and ``tables`` and returns the
-exact ``values``. Layout: u32 CRC32 of the indexes, u32 word count, the words
+exact ``values``. ``StreamEncoder`` / ``StreamDecoder`` code one string in several passes,
+for context models whose decoder learns each pass's indexes from the values of the
+earlier ones; ``encode`` is a stream of one pass. Layout: u32 CRC32 of the indexes, u32 word count, the words
 (little-endian u32), escapes.
 
 The indexes come from a float64 network on each side of the channel. Should a decoder
@@ -60,27 +62,35 @@ def _varints(values: np.ndarray) -> bytes:
     return bytes(out)
 
 
-def _read_varints(data: memoryview, count: int, bound: int) -> np.ndarray:
-    """``count`` zigzag varints, each of magnitude at most ``bound`` (checked byte by byte,
-    so no forged varint grows beyond it)."""
-    vals, pos, limit = [], 0, 2 * bound  # the zigzag of +-bound is at most 2 * bound
-    for _ in range(count):
-        z = shift = 0
-        while True:
-            if pos >= len(data):
-                raise BitstreamError("corrupt latent data: escape values are truncated")
-            b = data[pos]
-            pos += 1
-            z |= (b & 0x7F) << shift
-            shift += 7
-            if z > limit:
-                raise BitstreamError("corrupt latent data: escape value out of range")
-            if b < 0x80:
-                break
-        vals.append((z >> 1) ^ -(z & 1))
-    if pos != len(data):
-        raise BitstreamError("corrupt latent data: trailing bytes after escape values")
-    return np.array(vals, dtype=np.int64)
+class _Varints:
+    """Zigzag varints read one by one from ``data``, each of magnitude at most ``bound``
+    (checked byte by byte, so no forged varint grows beyond it)."""
+
+    def __init__(self, data: memoryview, bound: int):
+        self.data, self.pos, self.limit = data, 0, 2 * bound  # the zigzag of +-bound is at most 2 * bound
+
+    def read(self, count: int) -> np.ndarray:
+        vals, data, pos = [], self.data, self.pos
+        for _ in range(count):
+            z = shift = 0
+            while True:
+                if pos >= len(data):
+                    raise BitstreamError("corrupt latent data: escape values are truncated")
+                b = data[pos]
+                pos += 1
+                z |= (b & 0x7F) << shift
+                shift += 7
+                if z > self.limit:
+                    raise BitstreamError("corrupt latent data: escape value out of range")
+                if b < 0x80:
+                    break
+            vals.append((z >> 1) ^ -(z & 1))
+        self.pos = pos
+        return np.array(vals, dtype=np.int64)
+
+    def finish(self) -> None:
+        if self.pos != len(self.data):
+            raise BitstreamError("corrupt latent data: trailing bytes after escape values")
 
 
 def _index_check(indexes: np.ndarray) -> bytes:
@@ -96,66 +106,118 @@ def _groups(indexes: np.ndarray, rows: int):
         yield int(row), order[starts[row]: starts[row + 1]]
 
 
+class StreamEncoder:
+    """One string coded in several calls (passes), in the layout of ``encode``: the decoder
+    (``StreamDecoder``) decodes the passes in the same order, each with the indexes it can
+    only compute from the values of earlier passes. ``encode`` is one pass."""
+
+    def __init__(self, tables: CdfTables):
+        self.tables = tables
+        self.length = tables.length.numpy().astype(np.int64)
+        self.offset = tables.offset.numpy().astype(np.int64)
+        self.encoder = RangeEncoder()
+        self.crc = 0
+        self.escaped = []
+
+    def encode(self, values: np.ndarray, indexes: np.ndarray) -> None:
+        """Code integer ``values`` (any shape) using table rows ``indexes`` (same shape)."""
+        values = _checked_values(values, self.tables.value_bound())
+        indexes = np.asarray(indexes, dtype=np.int64).ravel()
+        length = self.length
+        if indexes.shape != values.shape or (len(indexes) and (indexes.min() < 0 or indexes.max() >= len(length))):
+            raise ValueError("table indexes must match the values and name existing rows")
+        symbols = values - self.offset[indexes]
+        escape = (symbols < 0) | (symbols >= length[indexes] - 1)
+        symbols[escape] = length[indexes][escape] - 1
+        models = self.tables.models()
+        groups = list(_groups(indexes, len(length)))
+        for row, where in groups:
+            self.encoder.encode(symbols[where].astype(np.int32), models[row])
+        if groups:
+            order = np.concatenate([w for _, w in groups])
+            self.escaped.append(values[order[escape[order]]])
+        self.crc = zlib.crc32(indexes.astype("<u4").tobytes(), self.crc)
+
+    def finish(self) -> bytes:
+        """The string: u32 CRC32 of all indexes, u32 word count, the words, the escapes."""
+        words = self.encoder.get_compressed()
+        escaped = np.concatenate(self.escaped) if self.escaped else np.zeros(0, dtype=np.int64)
+        return (self.crc.to_bytes(4, "little") + len(words).to_bytes(4, "little") + words.astype("<u4").tobytes()
+                + _varints(escaped))
+
+
+class StreamDecoder:
+    """Decodes a ``StreamEncoder``'s string pass by pass. The index checksum can only be
+    checked once every pass is decoded (``finish``): until then, values decoded with other
+    tables than the encoder's are garbage, never an error, so callers must not let them
+    out before ``finish`` returns."""
+
+    def __init__(self, data: bytes, tables: CdfTables):
+        view = memoryview(data)
+        if len(view) < 8:
+            raise BitstreamError("corrupt latent data: too short")
+        self.tables = tables
+        self.length = tables.length.numpy().astype(np.int64)
+        self.offset = tables.offset.numpy().astype(np.int64)
+        self.checksum = bytes(view[:4])
+        n_words = int.from_bytes(view[4:8], "little")
+        if 8 + 4 * n_words > len(view):
+            raise BitstreamError("corrupt latent data: claims more words than it holds")
+        self.words = np.frombuffer(view[8: 8 + 4 * n_words], dtype="<u4").astype(np.uint32)
+        self.escapes = _Varints(view[8 + 4 * n_words:], tables.value_bound())
+        self.decoder = RangeDecoder(self.words)
+        self.crc = 0
+
+    def decode(self, indexes: np.ndarray) -> np.ndarray:
+        """The next pass's int64 values, shaped like ``indexes``."""
+        shape = np.shape(indexes)
+        indexes = np.asarray(indexes, dtype=np.int64).ravel()
+        length = self.length
+        if len(indexes) and (indexes.min() < 0 or indexes.max() >= len(length)):
+            raise BitstreamError("corrupt latent data: table index out of range")
+        models = self.tables.models()
+        symbols = np.empty(len(indexes), dtype=np.int64)
+        order = []
+        try:
+            for row, where in _groups(indexes, len(length)):
+                symbols[where] = self.decoder.decode(models[row], len(where))
+                order.append(where)
+        except Exception as exc:  # constriction reports invalid data with its own exceptions
+            raise BitstreamError(f"corrupt latent data: {exc}") from None
+        values = symbols + self.offset[indexes]
+        if order:
+            where = np.concatenate(order)
+            escaped_at = where[(symbols == length[indexes] - 1)[where]]
+            values[escaped_at] = self.escapes.read(len(escaped_at))
+        self.crc = zlib.crc32(indexes.astype("<u4").tobytes(), self.crc)
+        return values.reshape(shape)
+
+    def finish(self) -> None:
+        """BitstreamError unless the indexes matched the encoder's and no bytes are left over."""
+        if self.crc.to_bytes(4, "little") != self.checksum:
+            raise BitstreamError("corrupt latent data: the decoder's coding tables differ from the encoder's "
+                                 "(a corrupted file, or one coded with other weights)")
+        self.escapes.finish()
+
+
 def encode(values: np.ndarray, indexes: np.ndarray, tables: CdfTables) -> bytes:
     """Code integer ``values`` (any shape) using table rows ``indexes`` (same shape)."""
-    values = _checked_values(values, tables.value_bound())
-    indexes = np.asarray(indexes, dtype=np.int64).ravel()
-    length = tables.length.numpy().astype(np.int64)
-    if indexes.shape != values.shape or (len(indexes) and (indexes.min() < 0 or indexes.max() >= len(length))):
-        raise ValueError("table indexes must match the values and name existing rows")
-    offset = tables.offset.numpy().astype(np.int64)
-    symbols = values - offset[indexes]
-    escape = (symbols < 0) | (symbols >= length[indexes] - 1)
-    symbols[escape] = length[indexes][escape] - 1
-    models = tables.models()
-    groups = list(_groups(indexes, len(length)))
-    encoder = RangeEncoder()
-    for row, where in groups:
-        encoder.encode(symbols[where].astype(np.int32), models[row])
-    words = encoder.get_compressed()
-    order = np.concatenate([w for _, w in groups]) if groups else np.zeros(0, dtype=np.int64)
-    escaped = values[order[escape[order]]]
-    return (_index_check(indexes) + len(words).to_bytes(4, "little") + words.astype("<u4").tobytes()
-            + _varints(escaped))
+    stream = StreamEncoder(tables)
+    stream.encode(values, indexes)
+    return stream.finish()
 
 
 def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
-    """Inverse of ``encode``: the int64 values, shaped like ``indexes``."""
-    shape = np.shape(indexes)
-    indexes = np.asarray(indexes, dtype=np.int64).ravel()
-    view = memoryview(data)
-    if len(view) < 8:
-        raise BitstreamError("corrupt latent data: too short")
-    length = tables.length.numpy().astype(np.int64)
-    if len(indexes) and (indexes.min() < 0 or indexes.max() >= len(length)):
-        raise BitstreamError("corrupt latent data: table index out of range")
-    if bytes(view[:4]) != _index_check(indexes):
+    """Inverse of ``encode``: the int64 values, shaped like ``indexes``. The index checksum
+    and the stream's length are checked before any value is decoded."""
+    flat = np.asarray(indexes, dtype=np.int64).ravel()
+    stream = StreamDecoder(data, tables)
+    if stream.checksum != _index_check(flat):
         raise BitstreamError("corrupt latent data: the decoder's coding tables differ from the encoder's "
                              "(a corrupted file, or one coded with other weights)")
-    view = view[4:]
-    n_words = int.from_bytes(view[:4], "little")
-    if 4 + 4 * n_words > len(view):
-        raise BitstreamError("corrupt latent data: claims more words than it holds")
-    if 8 * (len(view) - 4) + STREAM_SLACK_BITS < tables.min_bits()[indexes].sum() * (1 - 1e-6):
-        raise BitstreamError(f"corrupt latent data: {len(data)} bytes cannot hold its {len(indexes)} symbols")
-    words = np.frombuffer(view[4: 4 + 4 * n_words], dtype="<u4").astype(np.uint32)
-    offset = tables.offset.numpy().astype(np.int64)
-    models = tables.models()
-    symbols = np.empty(len(indexes), dtype=np.int64)
-    decoder = RangeDecoder(words)
-    order = []
-    try:
-        for row, where in _groups(indexes, len(length)):
-            symbols[where] = decoder.decode(models[row], len(where))
-            order.append(where)
-    except Exception as exc:  # constriction reports invalid data with its own exceptions
-        raise BitstreamError(f"corrupt latent data: {exc}") from None
-    values = symbols + offset[indexes]
-    escape = symbols == length[indexes] - 1
-    if order:
-        where = np.concatenate(order)
-        escaped_at = where[escape[where]]
-        values[escaped_at] = _read_varints(view[4 + 4 * n_words:], len(escaped_at), tables.value_bound())
-    elif len(view) > 4 + 4 * n_words:
-        raise BitstreamError("corrupt latent data: trailing bytes after escape values")
-    return values.reshape(shape)
+    if len(flat) and not (flat.min() < 0 or flat.max() >= len(stream.length)) and \
+            8 * (len(data) - 8) + STREAM_SLACK_BITS < tables.min_bits()[flat].sum() * (1 - 1e-6):
+        raise BitstreamError(f"corrupt latent data: {len(data)} bytes cannot hold its {len(flat)} symbols")
+    values = stream.decode(indexes)
+    stream.finish()
+    return values

@@ -19,6 +19,7 @@ from ..entropy import GaussianConditional
 from ..entropy.paths import floor_scales
 from ..numerics import entropy_map, entropy_scope
 from .base import Coded, LatentOut, decode, encode
+from .context import Taps, mlp_rows
 from .gaussian import gaussian_forward
 
 CHUNK_POSITIONS = 192  # positions from which ``_coding_params`` splits the work in two
@@ -80,51 +81,25 @@ class CheckerboardCodec(nn.Module):
             return LatentOut(y_hat, {"y": self.gaussian.likelihood(y_hat, floored, means)}, {})
         return gaussian_forward(self.gaussian, y, scales, means, self.training)
 
-    def _mlp(self, rows: torch.Tensor, hyper_only: bool, path) -> torch.Tensor:
-        """``entropy_parameters`` on (n, features) rows (its 1x1 convs as matrix products), on
-        ``path``. ``hyper_only``: rows hold only the hyper features; the context half is zero,
-        so the first layer uses only the hyper half of its weights."""
-        for i, layer in enumerate(path.layers(self.entropy_parameters)):
-            if isinstance(layer, nn.Conv2d):
-                w = layer.weight.flatten(1)
-                rows = F.linear(path.clamp(rows, layer), w[:, : rows.shape[1]] if i == 0 and hyper_only else w,
-                                layer.bias)
-            else:
-                rows = layer(rows)
-            rows = path.output(rows)
-        return rows
-
-    def _context_rows(self, y_hat: torch.Tensor, positions: torch.Tensor, path) -> torch.Tensor:
-        """``context(y_hat)`` at the flat ``positions`` only, as (n, 2C) rows: each row is one
-        matrix product over the taps the checkerboard mask keeps (12 of 25 for 5x5), on
-        ``path`` (``y_hat`` already as the path feeds the context)."""
-        conv = path.layers(self.context)
-        k, p = conv.kernel_size[0], conv.padding[0]
-        c, w = y_hat.shape[1], y_hat.shape[3]
-        padded = F.pad(y_hat[0], (p, p, p, p)).flatten(1)  # (C, (H + 2p) * (W + 2p))
-        taps = conv.mask[0, 0].nonzero()  # (T, 2): the kept (row, column) offsets
-        offsets = taps[:, 0] * (w + 2 * p) + taps[:, 1]
-        base = positions // w * (w + 2 * p) + positions % w
-        features = padded[:, base[:, None] + offsets[None, :]]  # (C, n, T)
-        weight = conv.weight[:, :, taps[:, 0], taps[:, 1]]  # (2C, C, T)
-        rows = F.linear(features.permute(1, 0, 2).reshape(len(positions), c * len(taps)),
-                        weight.reshape(weight.shape[0], -1), conv.bias)
-        return path.output(rows)
-
     def _coding_params(self, hyper: torch.Tensor, positions: torch.Tensor, y_hat: torch.Tensor | None, path):
         """Scales and means, each (1, C, 1, n), at the flat ``positions`` only, on ``path``:
         from the hyperprior alone (anchors), or also from the context of the decoded anchors
         ``y_hat`` (non-anchors). Large latents run in two halves of the positions side by
         side (the entropy path is one thread per job); the split depends only on the shape."""
         flat_hyper = hyper[0].flatten(1)
+        mlp = path.layers(self.entropy_parameters)
         if y_hat is not None:  # the context's input, once for both halves
-            y_hat = path.clamp(path.input(y_hat), path.layers(self.context))
+            conv = path.layers(self.context)
+            taps = Taps(conv, y_hat.shape[3])
+            p = taps.padding
+            padded = F.pad(path.clamp(path.input(y_hat), conv)[0], (p, p, p, p)).flatten(1)
 
         def params(chunk):
             rows = flat_hyper[:, chunk].T
-            if y_hat is None:
-                return self._mlp(rows, True, path)
-            return self._mlp(torch.cat([rows, self._context_rows(y_hat, chunk, path)], dim=1), False, path)
+            if y_hat is None:  # the zero context drops out of the first layer
+                return mlp_rows(mlp, rows, path, used=rows.shape[1])
+            return mlp_rows(mlp, torch.cat([rows, taps.rows(padded, taps.base(chunk, y_hat.shape[3]), path)], dim=1),
+                            path)
 
         chunks = [positions] if len(positions) < CHUNK_POSITIONS else list(positions.chunk(2))
         rows = torch.cat(entropy_map(lambda chunk: _in_scope(params, chunk), chunks))

@@ -1,6 +1,8 @@
 """Architectures by stable name. Each is transforms + one latent codec."""
 
+from .autoregressive import JointAutoregressiveHyperprior
 from .base import CompressionModel
+from .channel import ChannelAutoregressiveHyperprior
 from .checkerboard import CheckerboardHyperprior
 from .factorized import FactorizedPrior
 from .hyperprior import ScaleHyperprior
@@ -12,6 +14,8 @@ ARCHITECTURES = {
     "scale-hyperprior": ScaleHyperprior,
     "mean-scale-hyperprior": MeanScaleHyperprior,
     "checkerboard-hyperprior": CheckerboardHyperprior,
+    "joint-autoregressive": JointAutoregressiveHyperprior,
+    "channel-autoregressive": ChannelAutoregressiveHyperprior,
     "predictive-patch": PredictivePatchCodec,
 }
 
@@ -27,5 +31,6 @@ def build(architecture: str, distortion: str = "mse", **config) -> CompressionMo
 
 
 __all__ = ["ARCHITECTURES", "build", "CompressionModel", "FactorizedPrior", "ScaleHyperprior",
-           "MeanScaleHyperprior", "CheckerboardHyperprior",
+           "MeanScaleHyperprior", "CheckerboardHyperprior", "JointAutoregressiveHyperprior",
+           "ChannelAutoregressiveHyperprior",
            "PredictivePatchCodec"]

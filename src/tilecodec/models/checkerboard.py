@@ -1,12 +1,10 @@
 """Mean-scale hyperprior with a checkerboard context model (He et al., CVPR 2021), on
 the transforms of Minnen et al. (2018)."""
 
-from torch import nn
-
 from ..latent import CheckerboardCodec, HyperpriorLatentCodec
 from ..layers.masked import CheckerboardConv
 from .base import CompressionModel
-from .transforms import analysis_transform, mean_scale_hyper_transforms, synthesis_transform
+from .transforms import analysis_transform, entropy_parameters, mean_scale_hyper_transforms, synthesis_transform
 
 
 class CheckerboardHyperprior(CompressionModel):
@@ -18,11 +16,8 @@ class CheckerboardHyperprior(CompressionModel):
         self.analysis = analysis_transform(N, M, widths)
         self.synthesis = synthesis_transform(N, M, widths)
         hyper_analysis, hyper_synthesis = mean_scale_hyper_transforms(N, M, hyper_widths)
-        entropy_parameters = nn.Sequential(nn.Conv2d(M * 4, M * 10 // 3, 1), nn.LeakyReLU(inplace=True),
-                                           nn.Conv2d(M * 10 // 3, M * 8 // 3, 1), nn.LeakyReLU(inplace=True),
-                                           nn.Conv2d(M * 8 // 3, M * 2, 1))
         levels = len(lmbdas) if lmbdas else None
-        context = CheckerboardCodec(CheckerboardConv(M, 2 * M), entropy_parameters, levels)
+        context = CheckerboardCodec(CheckerboardConv(M, 2 * M), entropy_parameters(M), levels)
         self.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N, context, levels=levels)
         if lmbdas:
             self.add_gain_units(lmbdas, M)

@@ -33,3 +33,11 @@ def mean_scale_hyper_transforms(n: int, m: int, hyper_widths: list | None = None
     hyper_synthesis = nn.Sequential(deconv(n, h1), nn.LeakyReLU(inplace=True), deconv(h1, h2),
                                     nn.LeakyReLU(inplace=True), conv(h2, m * 2, 3, 1))
     return hyper_analysis, hyper_synthesis
+
+
+def entropy_parameters(m: int) -> nn.Sequential:
+    """The entropy-parameter network of Minnen et al. (2018): hyperprior parameters and context
+    (4m channels) -> scales then means (2m), 1x1 convolutions."""
+    return nn.Sequential(nn.Conv2d(m * 4, m * 10 // 3, 1), nn.LeakyReLU(inplace=True),
+                         nn.Conv2d(m * 10 // 3, m * 8 // 3, 1), nn.LeakyReLU(inplace=True),
+                         nn.Conv2d(m * 8 // 3, m * 2, 1))

@@ -18,13 +18,15 @@ from .loop import model_config
 
 
 def export(checkpoint: Path, name: str, description: str = "", calibrate=None, calibrate_images: int = 16,
-           log=lambda msg: None, out=None, bundle: bool = False) -> zoo.ZooEntry:
+           log=lambda msg: None, out=None, bundle: bool = False, base: str | None = None) -> zoo.ZooEntry:
     """Build the tables from the checkpoint's densities, optionally calibrate the scale
     floors on ``calibrate_images`` crops from the ``calibrate`` folders (use training data,
     never the evaluation set), and write ``NAME.safetensors`` and its entry ``NAME.json`` to
     ``out`` (default: the user model directory, ``zoo.user_dir()``), overwriting an earlier
     export of that name there. ``bundle``: write into the package's own zoo instead (for
-    replacing a bundled model). A user model may not take a bundled model's name."""
+    replacing a bundled model). A user model may not take a bundled model's name. ``base``: a
+    model whose weights this one shares (trained with ``--train-only`` from ``--init BASE``):
+    the file keeps only the tensors that differ from the base's (``zoo``)."""
     folder = model_folder(name, out, bundle)
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = state["config"]
@@ -36,7 +38,7 @@ def export(checkpoint: Path, name: str, description: str = "", calibrate=None, c
         for r in calibrate_scale_floors(model, sample_crops(calibrate, calibrate_images)):
             log(f"quality {r['quality']:5.1f}: scale floor {r['floor']:.3f}, y {r['saved']:.2%} smaller than at 0.11")
     return write_model(model, name, cfg["architecture"], config, folder, description,
-                       cfg.get("distortion", "mse"), state["step"])
+                       cfg.get("distortion", "mse"), state["step"], zoo.entry(base) if base else None)
 
 
 def model_folder(name: str, out=None, bundle: bool = False) -> Path:
@@ -53,16 +55,21 @@ def model_folder(name: str, out=None, bundle: bool = False) -> Path:
 
 
 def write_model(model, name: str, architecture: str, config: dict, folder: Path, description: str = "",
-                distortion: str = "mse", step: int = 0) -> zoo.ZooEntry:
+                distortion: str = "mse", step: int = 0, base: zoo.ZooEntry | None = None) -> zoo.ZooEntry:
     """``model``'s weights (``zoo.compact_state``) as ``folder/NAME.safetensors`` and its
-    checksummed entry, registered (``zoo.register``)."""
+    checksummed entry, registered (``zoo.register``); with a ``base`` entry, only the tensors
+    that differ from the base's."""
     path = folder / f"{name}.safetensors"
     tensors = {k: v.contiguous() for k, v in zoo.compact_state(model.state_dict()).items()}
+    if base is not None:
+        shared = zoo.load_weights(base)
+        tensors = {k: v for k, v in tensors.items()
+                   if k not in shared or shared[k].dtype != v.dtype or not torch.equal(shared[k], v)}
     # one metadata key: safetensors writes several in varying order, which changed the file's
     # hash (the model id in every .tlc header) on each export of the same weights
     atomic_write(path, [save(tensors, metadata={"export": json.dumps({"architecture": architecture, "step": step})})])
     entry = zoo.ZooEntry(name=name, architecture=architecture, config=config, file=path.name,
                          sha256=zoo.sha256_file(path), description=description, distortion=distortion,
-                         folder=folder)
+                         base=base.name if base else "", base_sha256=base.sha256 if base else "", folder=folder)
     zoo.register(entry)
     return entry

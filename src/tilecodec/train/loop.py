@@ -61,6 +61,7 @@ class TrainConfig:
     seed: int = 0
     init: str | None = None  # start from these weights (a .safetensors file or a zoo model name)
     init_lmbda: float = 0.025  # the lambda the ``init`` weights were trained at (seeds new gains)
+    train_only: list | None = None  # train only parameters whose names start so; the rest stays frozen
     eval_data: str | None = None  # held-out folder, coded with real bitstreams every eval_every steps
     eval_every: int = 1000
     eval_images: int = 4
@@ -100,7 +101,7 @@ def _initial_weights(source: str) -> tuple[dict, list | None]:
     if source.endswith(".safetensors"):
         return load_file(Path(source)), None
     entry = zoo.entry(source)
-    return load_file(entry.path), entry.config.get("lmbdas")
+    return zoo.load_weights(entry), entry.config.get("lmbdas")
 
 
 def regrid_log_gains(log_gain: torch.Tensor, lmbdas: list, new_lmbdas: list) -> torch.Tensor:
@@ -147,7 +148,13 @@ def _start(cfg: TrainConfig, checkpoint: Path, resume: bool, device):
     start of a run: from ``cfg.init`` weights, or from the checkpoint when resuming; and the
     step to continue from."""
     model = build(cfg.architecture, **cfg.model_config()).to(device, memory_format=torch.channels_last)
-    opt = torch.optim.Adam([p for n, p in model.named_parameters() if not n.endswith("quantiles")], lr=cfg.lr)
+    if cfg.train_only:  # the densities' quantiles always follow the (possibly frozen) latents
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.endswith("quantiles") or name.startswith(tuple(cfg.train_only)))
+        if not any(p.requires_grad for n, p in model.named_parameters() if not n.endswith("quantiles")):
+            raise ValueError(f"--train-only {' '.join(cfg.train_only)} names no parameter of {cfg.architecture}")
+    opt = torch.optim.Adam([p for n, p in model.named_parameters() if not n.endswith("quantiles") and p.requires_grad],
+                           lr=cfg.lr)
     aux_opt = torch.optim.Adam([p for n, p in model.named_parameters() if n.endswith("quantiles")], lr=1e-3)
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
