@@ -52,10 +52,12 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--mode-runs", type=int, default=3, help="runs per numeric mode of the transform table")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "speed.md"))
+    p.add_argument("--models", nargs="+", default=None, help="these models and the default one (default: all)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     img = np.ascontiguousarray(np.asarray(Image.open(args.image).convert("RGB"))[:512, :768])
-    codecs = {name: tilecodec.load(name) for name in tilecodec.models()}
+    names = tilecodec.models() if args.models is None else [tilecodec.zoo.DEFAULT_MODEL, *args.models]
+    codecs = {name: tilecodec.load(name) for name in dict.fromkeys(names)}
     files = {name: c.compress(img, quality=75) for name, c in codecs.items()}
     for name, c in codecs.items():
         c.decompress(files[name])  # warm-up

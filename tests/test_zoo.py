@@ -67,3 +67,42 @@ def test_weights_stored_anew_keep_reading_files_that_name_their_former_hash(tmp_
     renewed = tilecodec.load("renewed", shared=False)
     assert renewed.decompress(old).shape == small_photo.shape
     assert tilecodec.info(renewed.compress(small_photo, quality=50)).model_hash == fields["sha256"][:8]
+
+
+def test_a_model_built_on_a_base_stores_only_its_own_tensors_and_refuses_a_changed_base(tmp_path, monkeypatch,
+                                                                                     small_photo):
+    """``export --base``: a context model trained on a base model's frozen transforms stores
+    only the tensors that differ; it loads over the base's weights, codes like any model,
+    and is refused (not silently rebuilt on other transforms) once the base has changed."""
+    import torch
+    from safetensors.torch import load_file
+
+    from tilecodec.models import build
+    from tilecodec.train.export import export
+
+    config = {"N": 16, "M": 24, "lmbdas": [0.002, 0.02]}
+    torch.manual_seed(0)
+    base = build("checkerboard-hyperprior", **config)
+    torch.save({"config": {"architecture": "checkerboard-hyperprior", **config}, "model": base.state_dict(),
+                "step": 1}, tmp_path / "base.pt")
+    monkeypatch.setenv("TILECODEC_MODELS", str(tmp_path / "models"))
+    export(tmp_path / "base.pt", "base")
+    ar = build("joint-autoregressive", **config)
+    ar.load_weights(zoo.load_weights(zoo.entry("base")))  # as --init base does
+    with torch.no_grad():
+        ar.latent_codec.y.context.weight.add_(0.01)  # as --train-only latent_codec.y. does
+    torch.save({"config": {"architecture": "joint-autoregressive", **config}, "model": ar.state_dict(), "step": 2},
+               tmp_path / "ar.pt")
+    entry = export(tmp_path / "ar.pt", "ar", base="base")
+    stored = load_file(entry.path)
+    assert "latent_codec.y.context.weight" in stored and "synthesis.0.weight" not in stored
+    codec = tilecodec.load("ar", shared=False)
+    data = codec.compress(small_photo, quality=50)
+    assert codec.decompress(data).shape == small_photo.shape
+
+    torch.manual_seed(1)
+    torch.save({"config": {"architecture": "checkerboard-hyperprior", **config},
+                "model": build("checkerboard-hyperprior", **config).state_dict(), "step": 1}, tmp_path / "base.pt")
+    export(tmp_path / "base.pt", "base")  # the base replaced by other weights
+    with pytest.raises(tilecodec.ModelError, match="built on 'base'"):
+        tilecodec.load("ar", shared=False)

@@ -178,8 +178,10 @@ def cmd_models(args) -> None:
     rows = [("model", "architecture", "trained for", "levels", "MB", "where")]
     for name, e in sorted(zoo.registry().items(), key=lambda kv: (not kv[1].bundled, kv[0])):
         size = e.path.stat().st_size / 1e6 if e.path.exists() else float("nan")
-        rows.append((name + (" (default)" if name == zoo.DEFAULT_MODEL else ""), e.architecture, e.distortion,
-                     str(len(e.config.get("lmbdas", [])) or "-"), f"{size:.1f}", "bundled" if e.bundled else str(e.folder)))
+        role = " (default)" if name == zoo.DEFAULT_MODEL else " (reference)" if e.reference or e.companion else ""
+        where = ("bundled" if e.bundled else str(e.folder)) + (f", on {e.base}" if e.base else "")
+        rows.append((name + role, e.architecture, e.distortion, str(len(e.config.get("lmbdas", [])) or "-"),
+                     f"{size:.1f}", where))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())

@@ -50,6 +50,7 @@ class ZooEntry:
     aliases: tuple = ()
     base: str = ""  # the model whose weights this file completes ("": the file holds them all)
     base_sha256: str = ""  # the SHA-256 of the base's file this model was built on
+    reference: bool = False  # kept for study: it does not beat the default model
     folder: Path = field(default=WEIGHTS_DIR, compare=False)  # where ``file`` is
 
     @property
@@ -82,7 +83,7 @@ class ZooEntry:
             del out["aliases"]
         else:
             out["aliases"] = list(out["aliases"])
-        for key in ("base", "base_sha256"):
+        for key in ("base", "base_sha256", "reference"):
             if not out[key]:
                 del out[key]
         return out
