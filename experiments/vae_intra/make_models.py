@@ -5,7 +5,7 @@ fitted on full-detail crops of ../shared/data/train for MINUTES minutes each
     python experiments/vae_intra/make_models.py RUNS OUT [MINUTES]
         # RUNS: the folder of train-patch-vae outputs (NAME.safetensors); OUT: models folder
     python experiments/vae_intra/make_models.py --bundle OUT
-        # copy the chosen models into packages/predictive and register them there
+        # copy the chosen models into packages/research and register them there
 """
 
 import dataclasses
@@ -50,11 +50,11 @@ def with_modes(weights: Path, name: str) -> None:
 
 
 def bundle(models: Path) -> None:
-    """Copy the three bundled models into the tilecodec-predictive package and register them:
+    """Copy the three bundled models into the tilecodec-research package and register them:
     ``patch-vae``, ``patch-vae-pretrained-intra``, and ``patch-vae-embedded-intra`` (the
     closed-loop weights with block modes on, which saved 2 to 3% of the bits in ``results.md``)."""
     from tilecodec import zoo
-    from tilecodec_predictive import WEIGHTS
+    from tilecodec_research import WEIGHTS
 
     chosen = {"patch-vae": ("patch-vae", "no prediction: 32x32 blocks coded independently"),
               "patch-vae-pretrained-intra": ("patch-vae-pretrained-intra", "blocks predicted by the pre-trained inpainting autoencoder"),

@@ -1,8 +1,8 @@
 """Models: the bundled zoo (read-only, inside the package) and the user's own models.
 
 Bundled models are registered in ``weights/zoo.json``, and in the same registry of each
-installed companion package (``bundled_folders``; ``tilecodec-predictive`` holds the
-predictive-coding families, so that each wheel stays under PyPI's 100 MB). A user's models (``tilecodec export``)
+installed companion package (``bundled_folders``; ``tilecodec-research`` holds the
+research and reference models, so that each wheel stays under PyPI's 100 MB). A user's models (``tilecodec export``)
 live outside the package, in the user model directory (``$TILECODEC_MODELS``, else
 ``$XDG_DATA_HOME/tilecodec/models``, else ``~/.local/share/tilecodec/models``) or any folder,
 each as ``NAME.safetensors`` with its entry in ``NAME.json`` beside it. ``entry`` takes a
@@ -110,7 +110,7 @@ def _read_entry(sidecar: Path) -> ZooEntry:
 def bundled_folders() -> tuple[Path, ...]:
     """The package's weights folder, then those of installed companion packages (the
     ``WEIGHTS`` folder of each module that the ``tilecodec.zoo`` entry-point group names, such
-    as ``tilecodec-predictive``): each holds a ``zoo.json`` registry and its files."""
+    as ``tilecodec-research``): each holds a ``zoo.json`` registry and its files."""
     folders = [WEIGHTS_DIR]
     for point in sorted(entry_points(group="tilecodec.zoo"), key=lambda p: p.name):
         try:

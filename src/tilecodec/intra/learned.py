@@ -108,7 +108,7 @@ def load_predictor(path) -> nn.Module:
 
 def bundled(kind: str) -> nn.Module:
     """The bundled, trained ``kind`` predictor ("inpainting" or "extended"), shipped in the
-    ``tilecodec-predictive`` companion package; ModelError if it is not installed."""
+    ``tilecodec-research`` companion package; ModelError if it is not installed."""
     from ..errors import ModelError
     from ..zoo import bundled_file
 
@@ -116,6 +116,6 @@ def bundled(kind: str) -> nn.Module:
         raise ValueError(f"unknown intra predictor {kind!r}; kinds: {', '.join(KINDS)}")
     path = bundled_file(f"intra-{kind}.safetensors")
     if path is None:
-        raise ModelError("the learned intra predictors ship in the tilecodec-predictive package: "
-                         'pip install "tilecodec[predictive]"')
+        raise ModelError("the learned intra predictors ship in the tilecodec-research package: "
+                         'pip install "tilecodec[research]"')
     return load_predictor(path)
