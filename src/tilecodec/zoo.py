@@ -225,6 +225,14 @@ def load_weights(e: ZooEntry) -> dict:
     return {**state, **load_file(e.path)}
 
 
+def load_file_keys(path: Path) -> set:
+    """The tensor names in a safetensors file."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return set(f.keys())
+
+
 def load_model(name: str):
     """Build ``name``'s architecture and load its verified weights (eval mode)."""
     from .models import build
@@ -232,5 +240,8 @@ def load_model(name: str):
     e = entry(name)
     weights = load_weights(e)
     model = build(e.architecture, e.distortion, **e.config)
+    if e.base:  # the base's own networks that this architecture replaces (say, its context model)
+        own = model.state_dict()
+        weights = {k: v for k, v in weights.items() if k in own or k in load_file_keys(e.path)}
     model.load_weights(weights)
     return model.eval(), e
