@@ -3,11 +3,9 @@ the wavefront coder computes the same parameters as the masked convolution over 
 decoded latent (so no context reads a position not yet decoded), one string holds every
 wavefront, and damaged strings are refused."""
 
-import numpy as np
 import pytest
 import torch
 
-from tilecodec.api import Codec
 from tilecodec.entropy.paths import FIXED_POINT, FLOAT64
 from tilecodec.errors import BitstreamError
 from tilecodec.latent.autoregressive import wavefronts
@@ -96,19 +94,3 @@ def test_damaged_strings_are_refused_not_decoded_to_garbage():
     for damaged in (ys[:-3], ys[:8] + bytes([ys[8] ^ 0x55]) + ys[9:], ys + b"\x01"):
         with pytest.raises(BitstreamError):
             codec.decompress([z, damaged], (8, 12), RATE, FIXED_POINT)
-
-
-def test_autoregressive_model_codes_images_through_the_api(photo):
-    model = _model(lmbdas=[0.002, 0.02])
-    with torch.no_grad():
-        model.gain.log_gain.add_(torch.log(torch.tensor([10.0, 100.0]))[:, None])
-    model.update_tables()
-    codec = Codec.from_model(model, "ar-test")
-    img = photo[:150, :200]
-    small = codec.compress(img, quality=0, patch=128, overlap=8)
-    big = codec.compress(img, quality=100, patch=128, overlap=8)
-    assert len(small) < len(big)
-    out = codec.decompress(big)
-    assert out.shape == img.shape and np.array_equal(out, codec.decompress(big))
-    refined = codec.compress(img, quality=100, patch=128, overlap=8, refine=2)
-    assert codec.decompress(refined).shape == img.shape

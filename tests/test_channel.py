@@ -1,12 +1,10 @@
 """Channel-wise autoregressive context (ChARM): slices coded in turn in one string, each
 slice's parameters seeing only the slices before it, latent residual prediction applied the
-same way in training and coding, and the model coding real images through the API."""
+same way in training and coding (the API: tests/test_families.py)."""
 
-import numpy as np
 import pytest
 import torch
 
-from tilecodec.api import Codec
 from tilecodec.entropy.paths import FIXED_POINT, FLOAT64
 from tilecodec.errors import BitstreamError
 from tilecodec.latent.channel import residual_correction
@@ -68,19 +66,3 @@ def test_training_forward_matches_the_coded_latent():
     _, coded = lc.compress(y, RATE, FIXED_POINT)
     torch.testing.assert_close(y_hat, coded.float(), rtol=0, atol=1e-3)
     assert set(likelihoods) == {"y", "z"}
-
-
-def test_channel_model_codes_images_through_the_api(photo):
-    model = _model(lmbdas=[0.002, 0.02])
-    with torch.no_grad():
-        model.gain.log_gain.add_(torch.log(torch.tensor([10.0, 100.0]))[:, None])
-    model.update_tables()
-    codec = Codec.from_model(model, "charm-test")
-    img = photo[:150, :200]
-    small = codec.compress(img, quality=0, patch=128, overlap=8)
-    big = codec.compress(img, quality=100, patch=128, overlap=8)
-    assert len(small) < len(big)
-    out = codec.decompress(big)
-    assert out.shape == img.shape and np.array_equal(out, codec.decompress(big))
-    refined = codec.compress(img, quality=100, patch=128, overlap=8, refine=2)
-    assert codec.decompress(refined).shape == img.shape

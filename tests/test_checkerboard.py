@@ -1,10 +1,8 @@
 """Checkerboard context model: the mask sees only the other colour, symbols survive the
-two-pass coding exactly, and the model codes real images through the API."""
+two-pass coding exactly (the API: tests/test_families.py)."""
 
-import numpy as np
 import torch
 
-from tilecodec.api import Codec
 from tilecodec.entropy.paths import FIXED_POINT, FLOAT64
 from tilecodec.latent.checkerboard import CHUNK_POSITIONS, anchor_mask, checkerboard_positions
 from tilecodec.layers.masked import CheckerboardConv
@@ -57,26 +55,6 @@ def test_training_forward_matches_the_coded_means():
     torch.testing.assert_close(y_hat, coded.float(), rtol=0, atol=1e-4)
     assert set(likelihoods) == {"y", "z"} and extras["normalized"].shape == y.shape
 
-
-def test_checkerboard_model_codes_images_through_the_api(photo):
-    model = _model(lmbdas=[0.002, 0.02])
-    with torch.no_grad():
-        model.gain.log_gain.add_(torch.log(torch.tensor([10.0, 100.0]))[:, None])
-    model.update_tables()
-    codec = Codec.from_model(model, "cb-test")
-    img = photo[:150, :200]
-    small = codec.compress(img, quality=0, patch=128, overlap=8)
-    big = codec.compress(img, quality=100, patch=128, overlap=8)
-    assert len(small) < len(big)
-    assert tilecodec_sections(big) == 3 * 4
-    out = codec.decompress(big)
-    assert out.shape == img.shape and np.array_equal(out, codec.decompress(big))
-
-
-def tilecodec_sections(data):
-    from tilecodec import info
-
-    return info(data).sections
 
 
 def test_gathered_coding_params_equal_the_masked_conv_computation_up_to_rounding():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from tilecodec import info
 from tilecodec.api import Codec
 from tilecodec.entropy.paths import FIXED_POINT, FLOAT64
 from tilecodec.models import ARCHITECTURES, build
@@ -85,3 +86,23 @@ def test_decoding_does_not_depend_on_the_thread_count(architecture, small_photo)
     finally:
         torch.set_num_threads(before)
     np.testing.assert_array_equal(*outs)
+
+
+@pytest.mark.parametrize("architecture", ["checkerboard-hyperprior", "joint-autoregressive", "channel-autoregressive"])
+def test_context_models_code_images_through_the_api(architecture, photo):
+    """Patches, rate levels (gain units), refinement and the container with every context model."""
+    torch.manual_seed(0)
+    model = build(architecture, N=16, M=24, lmbdas=[0.002, 0.02]).eval()
+    with torch.no_grad():
+        model.gain.log_gain.add_(torch.log(torch.tensor([10.0, 100.0]))[:, None])
+    model.update_tables()
+    codec = Codec.from_model(model, architecture)
+    img = photo[:150, :200]
+    small = codec.compress(img, quality=0, patch=128, overlap=8)
+    big = codec.compress(img, quality=100, patch=128, overlap=8)
+    assert len(small) < len(big)
+    assert info(big).sections == model.latent_codec.num_strings * 4  # 4 patches
+    out = codec.decompress(big)
+    assert out.shape == img.shape and np.array_equal(out, codec.decompress(big))
+    refined = codec.compress(img, quality=100, patch=128, overlap=8, refine=2)
+    assert codec.decompress(refined).shape == img.shape

@@ -20,7 +20,6 @@ decoder's context is the decoded latent, within half a step of ``y``); outside t
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..entropy import GaussianConditional

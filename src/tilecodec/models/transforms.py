@@ -2,6 +2,7 @@
 
 from torch import nn
 
+from ..latent import HyperpriorLatentCodec
 from ..layers import GDN, conv, deconv
 
 
@@ -41,3 +42,17 @@ def entropy_parameters(m: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(m * 4, m * 10 // 3, 1), nn.LeakyReLU(inplace=True),
                          nn.Conv2d(m * 10 // 3, m * 8 // 3, 1), nn.LeakyReLU(inplace=True),
                          nn.Conv2d(m * 8 // 3, m * 2, 1))
+
+
+def hyperprior_model(model, N: int, M: int, lmbdas: list | None, widths: list | None, hyper_widths: list | None,
+                     y_codec) -> None:
+    """Give ``model`` the GDN transforms, a mean-scale hyperprior whose parameters feed the
+    conditional codec ``y_codec(levels)`` (levels: None, or one per lambda), and, with
+    ``lmbdas``, gain units (variable rate)."""
+    model.analysis = analysis_transform(N, M, widths)
+    model.synthesis = synthesis_transform(N, M, widths)
+    hyper_analysis, hyper_synthesis = mean_scale_hyper_transforms(N, M, hyper_widths)
+    levels = len(lmbdas) if lmbdas else None
+    model.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N, y_codec(levels), levels=levels)
+    if lmbdas:
+        model.add_gain_units(lmbdas, M)
