@@ -6,7 +6,9 @@ are coded as its escape symbol and stored exactly after the range-coded words as
 zigzag varints. ``decode`` needs the same ``indexes`` and ``tables`` and returns the
 exact ``values``. ``StreamEncoder`` / ``StreamDecoder`` code one string in several passes,
 for context models whose decoder learns each pass's indexes from the values of the
-earlier ones; ``encode`` is a stream of one pass. Layout: u32 CRC32 of the indexes, u32 word count, the words
+earlier ones; ``encode`` is a stream of one pass. A stream may also code passes whose
+elements each bring their own integer pmf (``encode_pmfs``: a discretized mixture's), with
+the same escapes and checksum (over the integers the pmfs were built from). Layout: u32 CRC32 of the indexes, u32 word count, the words
 (little-endian u32), escapes.
 
 The indexes come from a float64 network on each side of the channel. Should a decoder
@@ -93,6 +95,11 @@ class _Varints:
             raise BitstreamError("corrupt latent data: trailing bytes after escape values")
 
 
+def _categorical_family():
+    """constriction's categorical model family, each symbol's probabilities given with it."""
+    return constriction.stream.model.Categorical(perfect=False)
+
+
 def _index_check(indexes: np.ndarray) -> bytes:
     return zlib.crc32(indexes.astype("<u4").tobytes()).to_bytes(4, "little")
 
@@ -137,6 +144,23 @@ class StreamEncoder:
             order = np.concatenate([w for _, w in groups])
             self.escaped.append(values[order[escape[order]]])
         self.crc = zlib.crc32(indexes.astype("<u4").tobytes(), self.crc)
+
+    def encode_pmfs(self, values: np.ndarray, lo: np.ndarray, length: np.ndarray, groups: list,
+                    key: np.ndarray) -> None:
+        """Code integer ``values`` (n,), element e with its own pmf over ``lo[e] ..
+        lo[e] + length[e] - 2`` plus an escape (entry ``length[e] - 1``), in the ``groups`` of
+        ``entropy.mixture.mixture_pmfs``; ``key``: the integers the pmfs come from (checksummed).
+        Values must stay within the stream's ``tables.value_bound()``."""
+        values = _checked_values(values, self.tables.value_bound())
+        symbols = values - lo
+        escape = (symbols < 0) | (symbols >= length - 1)
+        symbols[escape] = length[escape] - 1
+        family = _categorical_family()
+        for elements, probs in groups:
+            self.encoder.encode(symbols[elements].astype(np.int32), family, probs.astype(np.float64))
+        order = np.concatenate([e for e, _ in groups]) if groups else np.zeros(0, dtype=np.int64)
+        self.escaped.append(values[order[escape[order]]])
+        self.crc = zlib.crc32(np.ascontiguousarray(key, dtype="<i4").tobytes(), self.crc)
 
     def finish(self) -> bytes:
         """The string: u32 CRC32 of all indexes, u32 word count, the words, the escapes."""
@@ -191,6 +215,22 @@ class StreamDecoder:
             values[escaped_at] = self.escapes.read(len(escaped_at))
         self.crc = zlib.crc32(indexes.astype("<u4").tobytes(), self.crc)
         return values.reshape(shape)
+
+    def decode_pmfs(self, lo: np.ndarray, length: np.ndarray, groups: list, key: np.ndarray) -> np.ndarray:
+        """The int64 values ``StreamEncoder.encode_pmfs`` coded with the same pmfs."""
+        symbols = np.empty(len(lo), dtype=np.int64)
+        family = _categorical_family()
+        try:
+            for elements, probs in groups:
+                symbols[elements] = self.decoder.decode(family, probs.astype(np.float64))
+        except Exception as exc:  # constriction reports invalid data with its own exceptions
+            raise BitstreamError(f"corrupt latent data: {exc}") from None
+        values = symbols + lo
+        order = np.concatenate([e for e, _ in groups]) if groups else np.zeros(0, dtype=np.int64)
+        escaped_at = order[(symbols == length - 1)[order]]
+        values[escaped_at] = self.escapes.read(len(escaped_at))
+        self.crc = zlib.crc32(np.ascontiguousarray(key, dtype="<i4").tobytes(), self.crc)
+        return values
 
     def finish(self) -> None:
         """BitstreamError unless the indexes matched the encoder's and no bytes are left over."""

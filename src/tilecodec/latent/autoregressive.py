@@ -22,12 +22,11 @@ decoder's context is the decoded latent, within half a step of ``y``); outside t
 import torch
 from torch import nn
 
-from ..entropy import GaussianConditional
-from ..entropy.paths import DTYPE, floor_scales
+from ..entropy.paths import DTYPE
 from ..numerics import entropy_scope
 from .base import Coded, LatentOut, decode, encode
+from .checkerboard import conditional
 from .context import Taps, mlp_rows
-from .gaussian import gaussian_forward
 
 
 def wavefronts(shape: tuple[int, int]) -> list[torch.Tensor]:
@@ -43,35 +42,37 @@ def wavefronts(shape: tuple[int, int]) -> list[torch.Tensor]:
 
 class AutoregressiveCodec(nn.Module):
     """``params`` (the hyper-synthesis output) and ``context`` both have 2C channels;
-    ``entropy_parameters`` maps their concatenation (4C) to scales then means (2C)."""
+    ``entropy_parameters`` maps their concatenation (4C) to scales then means (2C), or, with
+    ``mixture`` = K, to the K components' logits, means and scales (3KC)."""
 
     num_strings = 1
     streamed = True  # every pass codes into the same string
 
-    def __init__(self, context: nn.Module, entropy_parameters: nn.Module, levels: int | None = None):
+    def __init__(self, context: nn.Module, entropy_parameters: nn.Module, levels: int | None = None,
+                 mixture: int | None = None):
         super().__init__()
         self.context = context
         self.entropy_parameters = entropy_parameters
-        self.gaussian = GaussianConditional(levels)
+        self.gaussian, self.coding = conditional(levels, mixture)
 
     def latent_channels(self, params: torch.Tensor) -> int:
         return params.shape[1] // 2
 
     def forward(self, y, params, levels=None, quantize=None) -> LatentOut:
         """Training: the context of ``y`` plus noise (or, with ``quantize``, of ``quantize(y)``),
-        then the Gaussian conditional of ``gaussian_forward``."""
+        then the conditional's training forward (``latent.conditional``)."""
         if quantize is not None:
             seen = quantize(y)
         elif self.training:
             seen = y + torch.empty_like(y).uniform_(-0.5, 0.5)
         else:
             seen = torch.round(y)
-        scales, means = self.entropy_parameters(torch.cat([params, self.context(seen)], dim=1)).chunk(2, dim=1)
+        coded = self.coding.split(self.entropy_parameters(torch.cat([params, self.context(seen)], dim=1)))
         if quantize is not None:
-            y_hat = quantize(y - means) + means
-            floored = floor_scales(scales, self.gaussian.scale_floors, levels)
-            return LatentOut(y_hat, {"y": self.gaussian.likelihood(y_hat, floored, means)}, {})
-        return gaussian_forward(self.gaussian, y, scales, means, self.training)
+            center = self.coding.center(coded)
+            center = 0.0 if center is None else center
+            return self.coding.quantized(self.gaussian, quantize(y - center) + center, coded, levels)
+        return self.coding.forward(self.gaussian, y, coded, levels, None, self.training)
 
     def passes(self, params, shape, y_hat, rate, path):
         """The wavefronts in order; each reads the context from the values the caller wrote
@@ -86,8 +87,7 @@ class AutoregressiveCodec(nn.Module):
             for positions in wavefronts(shape):
                 base = taps.base(positions, w)
                 rows = mlp_rows(mlp, torch.cat([hyper[:, positions].T, taps.rows(padded, base, path)], dim=1), path)
-                scales, means = rows.T.reshape(1, rows.shape[1], 1, len(positions)).chunk(2, dim=1)
-                yield positions, scales, means
+                yield positions, *self.coding.split(rows.T.reshape(1, rows.shape[1], 1, len(positions)))
                 padded[:, base + p * taps.stride + p] = path.clamp(path.input(y_hat[:, positions]), conv)
 
     def compress(self, y, params, rate, path) -> Coded:

@@ -14,14 +14,16 @@ A latent codec codes the (gained) latent ``y`` of an image:
 
 A *conditional* codec codes ``y`` given parameters from a hyperprior (``params``, the
 hyper-synthesis output): ``forward(y, params, levels, quantize)``, and
-``passes(params, shape, y_hat, rate, path)``, a generator of ``(where, scales, means)``,
-each ``(1, c, 1, n)``, for the elements it codes next: ``where`` is a tensor of n flat
+``passes(params, shape, y_hat, rate, path)``, a generator of ``(where, *pass_params)`` for
+the elements it codes next, the parameters of the distribution its ``coding`` codes under
+(``latent.conditional``: ``(scales, means)``, each ``(1, c, 1, n)``, for Gaussians; the
+tables and scale floors are in the codec's ``gaussian`` module): ``where`` is a tensor of n flat
 positions (all C channels, c = C) or a ``(channels, positions)`` index of ``y_hat`` (a
 channel slice). Passes read the decoded values of earlier passes from ``y_hat`` (C x H*W,
 filled by the caller between passes; a pass may adjust its own values when it resumes, as
 latent residual prediction does). One pass
-codes everything at once; a context model codes in several. ``encode``, ``decode`` and
-``pass_params`` run those passes, one string per pass, or all in one string when the codec
+codes everything at once; a context model codes in several. ``encode``, ``decode``,
+``estimate_bits`` and ``pass_params`` run those passes, one string per pass, or all in one string when the codec
 has ``streamed = True`` (``entropy.coder.StreamEncoder``: many small passes).
 """
 
@@ -32,7 +34,6 @@ import torch
 from ..entropy import coder
 from ..entropy.paths import DTYPE
 from ..errors import BitstreamError
-from ..numerics import entropy_scope
 
 
 class LatentOut(NamedTuple):
@@ -46,42 +47,27 @@ class Coded(NamedTuple):
     y_hat: torch.Tensor
 
 
-def _indexes(codec, scales, rate, path):
-    with entropy_scope():
-        return path.indexes(path.floored(scales, codec.gaussian.scale_floors, rate), rate.step)
-
-
 def _index(where) -> tuple:
     return where if isinstance(where, tuple) else (slice(None), where)
 
 
-def _symbols(flat, index, scales, means, step):
-    centered = flat[index].reshape(scales.shape)
-    return torch.round((centered - means if means is not None else centered) / step)
-
-
-def _values(symbols, means, step):
-    v = symbols.to(DTYPE) * step
-    return (v + means if means is not None else v).view(symbols.shape[1], -1)
+def _stream_encoder(codec):
+    return coder.StreamEncoder(codec.gaussian.tables)
 
 
 def encode(codec, y: torch.Tensor, params: torch.Tensor, rate, path) -> Coded:
-    """A conditional ``codec``'s strings for ``y`` (1 x C x H x W), one per pass."""
+    """A conditional ``codec``'s strings for ``y`` (1 x C x H x W), one per pass (or one)."""
     flat = y.float()[0].flatten(1)
     y_hat = torch.zeros(flat.shape, dtype=DTYPE)
     streamed = getattr(codec, "streamed", False)
-    stream = coder.StreamEncoder(codec.gaussian.tables) if streamed else None
+    stream = _stream_encoder(codec) if streamed else None
     strings = []
-    for where, scales, means in codec.passes(params, y.shape[2:], y_hat, rate, path):
+    for where, *pass_params in codec.passes(params, y.shape[2:], y_hat, rate, path):
         index = _index(where)
-        indexes = _indexes(codec, scales, rate, path)
-        symbols = _symbols(flat, index, scales, means, rate.step)
-        values, rows = symbols.reshape(-1).numpy(), indexes.reshape(-1).numpy()
-        if streamed:
-            stream.encode(values, rows)
-        else:
-            strings.append(coder.encode(values, rows, codec.gaussian.tables))
-        y_hat[index] = _values(symbols, means, rate.step)
+        into = stream or _stream_encoder(codec)
+        y_hat[index] = codec.coding.encode(codec.gaussian, into, flat[index], pass_params, rate, path)
+        if not streamed:
+            strings.append(into.finish())
     return Coded([stream.finish()] if streamed else strings, y_hat.view_as(y))
 
 
@@ -91,27 +77,38 @@ def decode(codec, strings: list, params: torch.Tensor, shape: tuple[int, int], r
         raise BitstreamError(f"latent has {len(strings)} strings; its codec codes {codec.num_strings}")
     channels = codec.latent_channels(params)
     y_hat = torch.zeros(channels, shape[0] * shape[1], dtype=DTYPE)
-    tables = codec.gaussian.tables
-    stream = coder.StreamDecoder(strings[0], tables) if getattr(codec, "streamed", False) else None
-    for k, (where, scales, means) in enumerate(codec.passes(params, shape, y_hat, rate, path)):
-        rows = _indexes(codec, scales, rate, path).reshape(-1).numpy()
-        symbols = torch.from_numpy(stream.decode(rows) if stream else coder.decode(strings[k], rows, tables))
-        y_hat[_index(where)] = _values(symbols.to(scales.dtype).view_as(scales), means, rate.step)
+    stream = coder.StreamDecoder(strings[0], codec.gaussian.tables) if getattr(codec, "streamed", False) else None
+    for k, (where, *pass_params) in enumerate(codec.passes(params, shape, y_hat, rate, path)):
+        y_hat[_index(where)] = codec.coding.decode(codec.gaussian, stream or strings[k], pass_params, rate, path)
     if stream:
         stream.finish()  # the index checksum: no value leaves before it
     return y_hat.view(1, channels, *shape)
 
 
+def estimate_bits(codec, y: torch.Tensor, params: torch.Tensor, rate, path) -> float:
+    """The model's own estimate (sum of -log2 likelihoods) of the bits ``encode`` spends on
+    the symbols of ``y``, pass by pass."""
+    flat = y.float()[0].flatten(1)
+    y_hat = torch.zeros(flat.shape, dtype=DTYPE)
+    bits = 0.0
+    for where, *pass_params in codec.passes(params, y.shape[2:], y_hat, rate, path):
+        index = _index(where)
+        bits += codec.coding.bits(codec.gaussian, flat[index], pass_params, rate, path)
+        y_hat[index] = codec.coding.values(flat[index], pass_params, rate)
+    return bits
+
+
 def pass_params(codec, y: torch.Tensor, params: torch.Tensor, rate, path):
     """(scales before the floor, means or None), each 1 x C x H x W, exactly as ``encode``
-    derives them for ``y``, pass by pass."""
+    derives them for ``y``, pass by pass (codecs coding under Gaussians)."""
     flat = y.float()[0].flatten(1)
     y_hat, scales_map, means_map = (torch.zeros(flat.shape, dtype=DTYPE) for _ in range(3))
     has_means = False
     for where, scales, means in codec.passes(params, y.shape[2:], y_hat, rate, path):
         index = _index(where)
-        symbols = _symbols(flat, index, scales, means, rate.step)
-        y_hat[index] = _values(symbols, means, rate.step)
+        centered = flat[index].reshape(scales.shape) - (means if means is not None else 0)
+        values = torch.round(centered / rate.step).to(DTYPE) * rate.step + (means if means is not None else 0)
+        y_hat[index] = values.view(scales.shape[1], -1)
         scales_map[index] = scales.view(scales.shape[1], -1)
         if means is not None:
             has_means = True

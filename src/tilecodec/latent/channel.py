@@ -22,7 +22,7 @@ from ..entropy import GaussianConditional
 from ..entropy.paths import floor_scales
 from ..numerics import entropy_scope
 from .base import Coded, LatentOut, decode, encode
-from .gaussian import gaussian_forward
+from .conditional import GAUSSIAN, gaussian_forward
 
 
 def _network(in_ch: int, width: int, out_ch: int) -> nn.Sequential:
@@ -42,6 +42,7 @@ class ChannelContextCodec(nn.Module):
 
     num_strings = 1
     streamed = True  # every slice codes into the same string
+    coding = GAUSSIAN
 
     def __init__(self, channels: int, slices: int = 6, width: int = 128, levels: int | None = None):
         super().__init__()

@@ -16,11 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..entropy import GaussianConditional
-from ..entropy.paths import floor_scales
+from ..entropy.mixture import GaussianMixtureConditional
 from ..numerics import entropy_map, entropy_scope
 from .base import Coded, LatentOut, decode, encode
+from .conditional import GAUSSIAN, MixtureCoding
 from .context import Taps, mlp_rows
-from .gaussian import gaussian_forward
 
 CHUNK_POSITIONS = 192  # positions from which ``_coding_params`` splits the work in two
 
@@ -43,46 +43,58 @@ def _in_scope(fn, x):
         return fn(x)
 
 
+def conditional(levels: int | None, mixture: int | None):
+    """(the module holding the tables and floors, its ``latent.conditional`` coding): Gaussians,
+    or discretized Gaussian mixtures of ``mixture`` components."""
+    if mixture:
+        return GaussianMixtureConditional(levels, mixture), MixtureCoding(mixture)
+    return GaussianConditional(levels), GAUSSIAN
+
+
 class CheckerboardCodec(nn.Module):
     """``params`` (the hyper-synthesis output) and ``context`` both have 2C channels;
-    ``entropy_parameters`` maps their concatenation (4C) to scales then means (2C)."""
+    ``entropy_parameters`` maps their concatenation (4C) to scales then means (2C), or, with
+    ``mixture`` = K, to the K components' logits, means and scales (3KC)."""
 
     num_strings = 2
 
-    def __init__(self, context: nn.Module, entropy_parameters: nn.Module, levels: int | None = None):
+    def __init__(self, context: nn.Module, entropy_parameters: nn.Module, levels: int | None = None,
+                 mixture: int | None = None):
         super().__init__()
         self.context = context
         self.entropy_parameters = entropy_parameters
-        self.gaussian = GaussianConditional(levels)
+        self.gaussian, self.coding = conditional(levels, mixture)
 
     def latent_channels(self, params: torch.Tensor) -> int:
         return params.shape[1] // 2
 
     def _split(self, hyper: torch.Tensor, ctx: torch.Tensor):
-        scales, means = self.entropy_parameters(torch.cat([hyper, ctx], dim=1)).chunk(2, dim=1)
-        return scales, means
+        return self.coding.split(self.entropy_parameters(torch.cat([hyper, ctx], dim=1)))
 
     def forward(self, y, params, levels=None, quantize=None) -> LatentOut:
         """Training: the two passes, anchors rounded around their means (straight-through),
         or quantized by ``quantize`` (refinement, with the coding scale floors)."""
         anchors = anchor_mask(y.shape[2:], y.device)
         zero_context = params.new_zeros(params.shape[0], self.context.out_channels, *params.shape[2:])
-        scales_a, means_a = self._split(params, zero_context)
+        params_a = self._split(params, zero_context)
+        center = self.coding.center(params_a)
+        center = 0.0 if center is None else center
         if quantize is None:
-            y_anchor = y + (torch.round(y - means_a) + means_a - y).detach()
+            y_anchor = y + (torch.round(y - center) + center - y).detach()
         else:
-            y_anchor = quantize(y - means_a) + means_a
-        scales_n, means_n = self._split(params, self.context(y_anchor * anchors))
-        scales = torch.where(anchors, scales_a, scales_n)
-        means = torch.where(anchors, means_a, means_n)
+            y_anchor = quantize(y - center) + center
+        params_n = self._split(params, self.context(y_anchor * anchors))
+        both = tuple(torch.where(anchors, a, n) for a, n in zip(params_a, params_n))
         if quantize is not None:  # the anchors as quantized for the context, not a second draw
-            y_hat = torch.where(anchors, y_anchor, quantize(y - means) + means)
-            floored = floor_scales(scales, self.gaussian.scale_floors, levels)
-            return LatentOut(y_hat, {"y": self.gaussian.likelihood(y_hat, floored, means)}, {})
-        return gaussian_forward(self.gaussian, y, scales, means, self.training)
+            center = self.coding.center(both)
+            center = 0.0 if center is None else center
+            y_hat = torch.where(anchors, y_anchor, quantize(y - center) + center)
+            return self.coding.quantized(self.gaussian, y_hat, both, levels)
+        return self.coding.forward(self.gaussian, y, both, levels, None, self.training)
 
     def _coding_params(self, hyper: torch.Tensor, positions: torch.Tensor, y_hat: torch.Tensor | None, path):
-        """Scales and means, each (1, C, 1, n), at the flat ``positions`` only, on ``path``:
+        """The pass's parameters (scales and means, each (1, C, 1, n), for Gaussians), at the
+        flat ``positions`` only, on ``path``:
         from the hyperprior alone (anchors), or also from the context of the decoded anchors
         ``y_hat`` (non-anchors). Large latents run in two halves of the positions side by
         side (the entropy path is one thread per job); the split depends only on the shape."""
@@ -103,7 +115,7 @@ class CheckerboardCodec(nn.Module):
 
         chunks = [positions] if len(positions) < CHUNK_POSITIONS else list(positions.chunk(2))
         rows = torch.cat(entropy_map(lambda chunk: _in_scope(params, chunk), chunks))
-        return rows.T.reshape(1, rows.shape[1], 1, rows.shape[0]).chunk(2, dim=1)
+        return self.coding.split(rows.T.reshape(1, rows.shape[1], 1, rows.shape[0]))
 
     def passes(self, params, shape, y_hat, rate, path):
         """The anchors, then the non-anchors, whose context is read from ``y_hat``."""

@@ -6,25 +6,9 @@ import torch
 from torch import nn
 
 from ..entropy import GaussianConditional
-from ..entropy.gaussian import SCALE_MIN
 from ..entropy.paths import floor_scales
 from .base import Coded, LatentOut, decode, encode
-
-
-def gaussian_forward(gaussian: GaussianConditional, y: torch.Tensor, scales: torch.Tensor,
-                     means: torch.Tensor | None, training: bool, quantize=None) -> LatentOut:
-    """Training: (y_hat rounded with a straight-through gradient, {"y": likelihoods under
-    additive noise (``training``) or rounding}, {"normalized": (y - means) / scales}).
-    ``quantize`` (a function of ``y - means``, see ``refine``) gives both y_hat and the value
-    whose likelihood counts."""
-    mu = means if means is not None else torch.zeros_like(y)
-    if quantize is not None:
-        y_hat = noisy = quantize(y - mu) + mu
-    else:
-        noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5) if training else torch.round(y - mu) + mu
-        y_hat = y + (torch.round(y - mu) + mu - y).detach()
-    normalized = (y.float() - mu) / scales.float().clamp_min(SCALE_MIN)
-    return LatentOut(y_hat, {"y": gaussian.likelihood(noisy, scales, means)}, {"normalized": normalized})
+from .conditional import GAUSSIAN, gaussian_forward
 
 
 class GaussianConditionalCodec(nn.Module):
@@ -32,6 +16,7 @@ class GaussianConditionalCodec(nn.Module):
     ``levels``: how many rate levels have their own scale floor."""
 
     num_strings = 1
+    coding = GAUSSIAN
 
     def __init__(self, mean_scale: bool, levels: int | None = None):
         super().__init__()

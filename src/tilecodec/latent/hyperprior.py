@@ -17,7 +17,7 @@ from torch import nn
 from ..entropy.paths import FIXED_POINT
 from ..layers import GainUnit
 from ..numerics import fast_transform, row_bands
-from .base import Coded, LatentOut, pass_params
+from .base import Coded, LatentOut, estimate_bits, pass_params
 from .factorized import FactorizedLatentCodec
 
 
@@ -84,18 +84,13 @@ class HyperpriorLatentCodec(nn.Module):
     @torch.no_grad()
     def coding_params(self, y: torch.Tensor, rate, path=FIXED_POINT):
         """(z_hat, scales before the floor, means or None) exactly as ``compress`` derives them
-        for ``y`` (hyper-analysis in float32)."""
+        for ``y`` (hyper-analysis in float32), for a ``y`` codec coding under Gaussians."""
         z_hat = self.z.density.quantize(self._z(self.hyper_analysis(y.float()), rate.levels()), noise=False)
         return (z_hat, *pass_params(self.y, y, self.params(z_hat, rate, path), rate, path))
 
     @torch.no_grad()
     def estimate_bits(self, y: torch.Tensor, rate, path=FIXED_POINT) -> float:
         """The model's own rate estimate (sum of -log2 likelihoods) for the symbols ``compress`` codes."""
-        z_hat, scales, means = self.coding_params(y, rate, path)
-        gaussian = self.y.gaussian
-        bits = -torch.log2(self.z.density.likelihood(z_hat).double()).sum()
-        centered = y.float() - means if means is not None else y.float()
-        symbols = torch.round(centered / rate.step)
-        scales = path.floored(scales, gaussian.scale_floors, rate)
-        bits -= torch.log2(gaussian.likelihood(symbols, scales / rate.step, None).double()).sum()
-        return float(bits)
+        z_hat = self.z.density.quantize(self._z(self.hyper_analysis(y.float()), rate.levels()), noise=False)
+        bits = float(-torch.log2(self.z.density.likelihood(z_hat).double()).sum())
+        return bits + estimate_bits(self.y, y, self.params(z_hat, rate, path), rate, path)
