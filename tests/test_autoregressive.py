@@ -17,9 +17,9 @@ from tilecodec.rate import RatePoint
 RATE = RatePoint(50.0, None, 1.0, None)  # quantization step 1, no levels
 
 
-def _model(lmbdas=None):
+def _model(lmbdas=None, architecture="joint-autoregressive"):
     torch.manual_seed(0)
-    return build("joint-autoregressive", N=16, M=24, lmbdas=lmbdas).eval()
+    return build(architecture, N=16, M=24, lmbdas=lmbdas).eval()
 
 
 def test_mask_sees_exactly_the_earlier_positions_of_its_window():
@@ -51,23 +51,24 @@ def test_wavefronts_cover_every_position_once_after_all_its_context():
                     assert step[i + di, j + dj] < step[i, j]
 
 
+@pytest.mark.parametrize("architecture", ["joint-autoregressive", "cheng2020-gmm-autoregressive"])
 @pytest.mark.parametrize("shape", [(1, 5), (4, 3), (6, 11)])
-def test_wavefront_params_equal_the_masked_conv_over_the_decoded_latent(shape):
+def test_wavefront_params_equal_the_masked_conv_over_the_decoded_latent(shape, architecture):
     """Each wavefront gathers its context from the positions decoded so far. Were a tap
     misplaced, or did a context read a position of its own or a later wavefront (still zero
-    in the decoder's buffer), its parameters would differ from the masked convolution over
-    the complete latent by amounts of order one."""
-    y_codec = _model().latent_codec.y
+    in the decoder's buffer), its parameters (a Gaussian's or a mixture's) would differ from
+    the masked convolution over the complete latent by amounts of order one."""
+    y_codec = _model(architecture=architecture).latent_codec.y
     torch.manual_seed(3)
     hyper, y_hat = torch.randn(1, 48, *shape), 4 * torch.randn(1, 24, *shape)
     with entropy_scope():
-        whole = y_codec.entropy_parameters(torch.cat([hyper, y_codec.context(y_hat)], dim=1)).chunk(2, dim=1)
+        whole = y_codec.coding.split(y_codec.entropy_parameters(torch.cat([hyper, y_codec.context(y_hat)], dim=1)))
     buffer = torch.zeros(24, shape[0] * shape[1], dtype=torch.float64)
     final = y_hat.double()[0].flatten(1)
     for positions, *gathered in y_codec.passes(hyper.double(), shape, buffer, RATE, FLOAT64):
         for g, w in zip(gathered, whole):
-            w = w[0].flatten(1)[:, positions]
-            assert (g[0, :, 0].float() - w).abs().max() < 1e-4 * w.abs().max()
+            w = w[0].reshape(-1, shape[0] * shape[1])[:, positions]
+            assert (g[0].reshape(-1, len(positions)).float() - w).abs().max() < 1e-4 * w.abs().max()
         buffer[:, positions] = final[:, positions]  # what the decoder writes after decoding the wavefront
 
 

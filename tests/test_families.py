@@ -51,6 +51,10 @@ def _predict_unit_gaussians(model, scale: float = 2.0) -> None:
         for layer in layers:
             layer.weight.zero_()
             layer.bias.zero_()
+        components = getattr(lc.y.coding, "components", None)
+        if components:  # logits, means, then scales: K equal components N(0, scale)
+            layers[0].bias[2 * components * 24:].fill_(scale)
+            return
         for layer in layers[: getattr(lc.y, "slices", 1)]:
             layer.bias[: getattr(lc.y, "slice_channels", 24)].fill_(scale)  # scales first, then means (zero)
 
@@ -59,7 +63,7 @@ def _predict_unit_gaussians(model, scale: float = 2.0) -> None:
 def test_real_bits_follow_the_estimate(architecture):
     """On data that follows the model's prediction, the real code length is the model's
     estimate to within 1% plus each string's fixed framing (the families whose latent is
-    coded with a Gaussian conditional)."""
+    coded with a Gaussian conditional or a Gaussian mixture)."""
     model = _model(architecture)
     _predict_unit_gaussians(model)
     torch.manual_seed(2)

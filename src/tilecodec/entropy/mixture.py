@@ -13,8 +13,8 @@ encoder and decoder derive the same integers on every machine:
 - each component's mean becomes ``f_k = round(4 * (mu_k / step - c))``, a quarter-step
   offset clamped to ``+-MEAN_RANGE`` steps;
 - each weight becomes ``exp(j_k / 4)`` with ``j_k = round(4 * (l_k - l_top))`` clamped to
-  ``WEIGHT_MIN`` (below it, the component drops out), as the integer ``round(2**16 *
-  exp(j_k / 4))`` from correctly rounded decimal arithmetic (``weight_table``).
+  ``WEIGHT_MIN``, as the integer ``round(2**20 * exp(j_k / 4))`` from correctly rounded
+  decimal arithmetic (``weight_table``).
 
 The component pmfs come from integer tables stored with the model (``MixtureTables``), one
 per (scale index, quarter fraction of the mean), each summing to ``2**16`` with an escape
@@ -37,15 +37,16 @@ from .tables import ESCAPE_MARGIN, MAX_VALUE, PRECISION, quantize_pmf
 
 FRACTIONS = 4        # component means to a quarter of the step
 WEIGHT_MIN = -48     # log-weights to a quarter, down to exp(-12) of the top component's
+WEIGHT_BITS = 20     # weights as integers of this many bits (the smallest is 6)
 MEAN_RANGE = 64      # component means within this many steps of the element's center
 
 
 @lru_cache(maxsize=1)
 def weight_table() -> np.ndarray:
-    """int64 ``round(2**16 * exp(j / 4))`` for ``j = WEIGHT_MIN .. 0`` (index ``j - WEIGHT_MIN``),
-    correctly rounded: the same integers everywhere."""
+    """int64 ``round(2**WEIGHT_BITS * exp(j / 4))`` for ``j = WEIGHT_MIN .. 0`` (index
+    ``j - WEIGHT_MIN``), correctly rounded: the same integers everywhere."""
     ctx = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
-    scale = decimal.Decimal(1 << PRECISION)
+    scale = decimal.Decimal(1 << WEIGHT_BITS)
     return np.array([int((ctx.exp(decimal.Decimal(j) / 4) * scale).to_integral_value(context=ctx))
                      for j in range(WEIGHT_MIN, 1)], dtype=np.int64)
 
@@ -106,9 +107,7 @@ def mixture_pmfs(tables: MixtureTables, indexes: np.ndarray, quarters: np.ndarra
     weights = weight_table()[log_weights - WEIGHT_MIN]
     comp_lo = offset[rows] + shift
     comp_hi = comp_lo + length[rows] - 2
-    present = weights > 0
-    lo = np.where(present, comp_lo, np.iinfo(np.int64).max).min(axis=1)
-    hi = np.where(present, comp_hi, np.iinfo(np.int64).min).max(axis=1)
+    lo, hi = comp_lo.min(axis=1), comp_hi.max(axis=1)
     n_entries = hi - lo + 2
     total = weights.sum(axis=1) << PRECISION
     escape_mass = (weights * pmf[start[rows] + length[rows] - 1]).sum(axis=1)
@@ -123,7 +122,7 @@ def mixture_pmfs(tables: MixtureTables, indexes: np.ndarray, quarters: np.ndarra
             col = values - comp_lo[elements, k, None]
             inside = (col >= 0) & (col <= length[rows[elements, k], None] - 2)
             entry = pmf[np.where(inside, start[rows[elements, k], None] + col, 0)]
-            mass += np.where(inside, weights[elements, k, None] * entry, 0)
+            mass += np.where(inside, weights[elements, k, None] * entry, 0)  # below 3 * 2**36
         n = n_entries[elements]
         mass[np.arange(len(elements)), n - 1] = escape_mass[elements]
         used = t[None, :] < n[:, None]

@@ -140,8 +140,8 @@ class MixtureCoding:
     def integers(self, conditional, params, rate, path):
         """(center (c, n) float64, then the pmfs' integers (c * n, K) int64: scale indexes,
         mean quarters, log-weights), exactly as encoder and decoder derive them."""
-        logits, means, scales = (p.to(DTYPE)[0, :, :, 0] for p in params)  # (K, c, n)
-        indexes = _indexes(conditional, scales, rate, path)
+        indexes = _indexes(conditional, params[2], rate, path)[0, :, :, 0]
+        logits, means = (p.to(DTYPE)[0, :, :, 0] for p in params[:2])  # (K, c, n)
         m = means / rate.step
         top = logits.argmax(dim=0, keepdim=True)  # the first largest
         center = torch.round(m.gather(0, top))

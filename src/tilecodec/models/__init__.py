@@ -4,6 +4,7 @@ from .autoregressive import JointAutoregressiveHyperprior
 from .base import CompressionModel
 from .channel import ChannelAutoregressiveHyperprior
 from .checkerboard import CheckerboardHyperprior
+from .cheng2020 import Cheng2020GMM, cheng2020_gmm_autoregressive
 from .factorized import FactorizedPrior
 from .hyperprior import ScaleHyperprior
 from .mean_scale import MeanScaleHyperprior
@@ -16,6 +17,8 @@ ARCHITECTURES = {
     "checkerboard-hyperprior": CheckerboardHyperprior,
     "joint-autoregressive": JointAutoregressiveHyperprior,
     "channel-autoregressive": ChannelAutoregressiveHyperprior,
+    "cheng2020-gmm": Cheng2020GMM,
+    "cheng2020-gmm-autoregressive": cheng2020_gmm_autoregressive,
     "predictive-patch": PredictivePatchCodec,
 }
 
@@ -32,5 +35,5 @@ def build(architecture: str, distortion: str = "mse", **config) -> CompressionMo
 
 __all__ = ["ARCHITECTURES", "build", "CompressionModel", "FactorizedPrior", "ScaleHyperprior",
            "MeanScaleHyperprior", "CheckerboardHyperprior", "JointAutoregressiveHyperprior",
-           "ChannelAutoregressiveHyperprior",
+           "ChannelAutoregressiveHyperprior", "Cheng2020GMM",
            "PredictivePatchCodec"]

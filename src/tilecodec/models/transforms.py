@@ -45,12 +45,11 @@ def entropy_parameters(m: int) -> nn.Sequential:
 
 
 def hyperprior_model(model, N: int, M: int, lmbdas: list | None, widths: list | None, hyper_widths: list | None,
-                     y_codec) -> None:
-    """Give ``model`` the GDN transforms, a mean-scale hyperprior whose parameters feed the
-    conditional codec ``y_codec(levels)`` (levels: None, or one per lambda), and, with
-    ``lmbdas``, gain units (variable rate)."""
-    model.analysis = analysis_transform(N, M, widths)
-    model.synthesis = synthesis_transform(N, M, widths)
+                     y_codec, transforms: tuple | None = None) -> None:
+    """Give ``model`` the GDN transforms (or ``transforms``: analysis and synthesis), a
+    mean-scale hyperprior whose parameters feed the conditional codec ``y_codec(levels)``
+    (levels: None, or one per lambda), and, with ``lmbdas``, gain units (variable rate)."""
+    model.analysis, model.synthesis = transforms or (analysis_transform(N, M, widths), synthesis_transform(N, M, widths))
     hyper_analysis, hyper_synthesis = mean_scale_hyper_transforms(N, M, hyper_widths)
     levels = len(lmbdas) if lmbdas else None
     model.latent_codec = HyperpriorLatentCodec(hyper_analysis, hyper_synthesis, N, y_codec(levels), levels=levels)
