@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .api import DEFAULT_OVERLAP, DEFAULT_PATCH
 from .errors import ParameterError, TilecodecError
+from .models import ARCHITECTURES
 from .tiling import OVERLAPS
 
 LOSSLESS = (".png", ".bmp", ".ppm", ".pgm", ".pnm", ".tif", ".tiff")
@@ -347,9 +348,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("data", nargs="+", help="image folders, searched recursively")
     t.add_argument("--checkpoint", required=True, help="checkpoint file, written atomically every 5 minutes")
     t.add_argument("--architecture", default="mean-scale-hyperprior",
-                   help="mean-scale-hyperprior, checkerboard-hyperprior, joint-autoregressive, scale-hyperprior "
-                        "or factorized-prior "
-                        "(default mean-scale-hyperprior)")
+                   help="one of: " + ", ".join(a for a in ARCHITECTURES if a != "predictive-patch")
+                        + " (default mean-scale-hyperprior)")
     t.add_argument("--N", type=int, default=128, help="hidden channels (default 128)")
     t.add_argument("--M", type=int, default=192, help="latent channels (default 192)")
     t.add_argument("--widths", type=int, nargs=3, default=None, metavar="C",

@@ -16,6 +16,8 @@ from ..entropy.gaussian import SCALE_MIN
 from ..entropy.paths import FIXED_POINT
 from ..images import to_tensor
 from ..images import find_images
+from ..errors import ModelError
+from ..latent.conditional import GaussianCoding
 
 FLOOR_GRID = tuple(SCALE_MIN * 1.1 ** k for k in range(17))  # 0.11 .. 0.50
 
@@ -51,7 +53,10 @@ def coded_y_bytes(model, x: torch.Tensor, quality: float, floors) -> list[int]:
 def calibrate_scale_floors(model, crops: list[np.ndarray], grid=FLOOR_GRID) -> list[dict]:
     """Set the scale floors of ``model``'s Gaussian conditional (tables must be built) to the floor in ``grid``
     that minimizes the summed coded size of y over ``crops`` at each level; returns one
-    record per level: quality, floor, and the bytes saved against the 0.11 table minimum."""
+    record per level: quality, floor, and the bytes saved against the 0.11 table minimum.
+    ModelError for a model whose latent is not coded under Gaussians."""
+    if not isinstance(getattr(model.latent_codec.y, "coding", None), GaussianCoding):
+        raise ModelError("scale-floor calibration needs a latent coded under Gaussians (this model's is not)")
     floors = model.latent_codec.y.gaussian.scale_floors
     xs = [to_tensor(c, model.size_multiple) for c in crops]
     records = []
