@@ -92,7 +92,8 @@ def test_decoding_does_not_depend_on_the_thread_count(architecture, small_photo)
     np.testing.assert_array_equal(*outs)
 
 
-@pytest.mark.parametrize("architecture", ["checkerboard-hyperprior", "joint-autoregressive", "channel-autoregressive"])
+@pytest.mark.parametrize("architecture", ["checkerboard-hyperprior", "joint-autoregressive", "channel-autoregressive",
+                                          "cheng2020-gmm", "cheng2020-gmm-autoregressive"])
 def test_context_models_code_images_through_the_api(architecture, photo):
     """Patches, rate levels (gain units), refinement and the container with every context model."""
     torch.manual_seed(0)
