@@ -88,7 +88,7 @@ class Codec:
         quality = rate.quality
         header = container.Header(self.name, self.model_hash, width, height,
                                   1 if array.ndim == 2 else 3, float(quality), rate.step,
-                                  sections=self.model.num_strings * (len(grid) if grid else 1),
+                                  sections=self.model.strings_at(quality) * (len(grid) if grid else 1),
                                   patch=int(patch) if tiled else 0, overlap=overlap if tiled else 0)
         return array, quality, grid, header
 
@@ -146,7 +146,6 @@ class Codec:
         if header.model != self.name or header.model_hash not in (self.model_hash, *self.aliases):
             raise BitstreamError(f"file was made with model {header.model} ({header.model_hash}); "
                                  f"this codec is {self.name} ({self.model_hash})")
-        n = self.model.num_strings
         if header.patch:
             try:
                 grid = PatchGrid(header.width, header.height, header.patch, header.overlap, self.model.size_multiple)
@@ -160,7 +159,7 @@ class Codec:
             raise BitstreamError(f"header holds an invalid quality: {exc}") from None
         if step != header.step:
             raise BitstreamError(f"header step {header.step} does not match quality {header.quality:g}")
-        expected = n * (len(grid) if grid else 1)
+        expected = self.model.strings_at(header.quality) * (len(grid) if grid else 1)
         if header.sections != expected:
             raise BitstreamError(f"file has {header.sections} sections; its layout needs {expected}")
         return header, table, grid
@@ -184,7 +183,7 @@ class Codec:
 
     def _decode(self, data, header, table, grid, box, max_memory) -> np.ndarray:
         path = container.entropy_path(header.version)
-        n = self.model.num_strings
+        n = self.model.strings_at(header.quality)
         m = self.model.size_multiple
         if grid is None:
             strings = [container.section(data, e, i) for i, e in enumerate(table)]
@@ -241,6 +240,30 @@ def load(name: str | None = None, shared: bool = True) -> Codec:
 def models() -> list[str]:
     """Names of the bundled models."""
     return sorted(zoo.registry())
+
+
+def truncate(data: bytes, iterations: int) -> bytes:
+    """The first ``iterations`` iterations of a progressive file (a ``recurrent`` model's): a
+    valid file of lower quality whose decode equals what those iterations of ``data`` decode
+    to. ParameterError if the model's files are not progressive or ``iterations`` is not
+    between 1 and the file's; BitstreamError if ``data`` is not a valid file."""
+    from dataclasses import replace
+
+    from .models.progressive import iterations_for, quality_for
+
+    header, table = container.index(data)
+    entry = zoo.entry(header.model)
+    if entry.architecture != "recurrent":
+        raise ParameterError(f"files of model {header.model} are not progressive: only a recurrent model's are")
+    total = int(entry.config.get("iterations", 16))
+    have = iterations_for(header.quality, total)
+    if int(iterations) != iterations or not 1 <= iterations <= have:
+        raise ParameterError(f"iterations must be between 1 and the file's {have}, got {iterations}")
+    if header.sections % have:
+        raise BitstreamError(f"file has {header.sections} sections, not a multiple of its {have} iterations")
+    keep = [i for i in range(header.sections) if i % have < iterations]
+    sections = [container.section(data, table[i], i) for i in keep]
+    return container.pack(replace(header, quality=quality_for(int(iterations), total), sections=len(keep)), sections)
 
 
 def info(data: bytes) -> container.Header:

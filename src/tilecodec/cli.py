@@ -153,6 +153,16 @@ def cmd_decompress(args) -> int | None:
     print(f"{out}: {array.shape[1]}x{array.shape[0]}")
 
 
+def cmd_truncate(args) -> None:
+    from .api import read_file, truncate
+    from .files import atomic_write
+
+    out = _out_path(args, Path(args.input), (".tlc",), "truncate")
+    data = truncate(read_file(args.input), args.iterations)
+    atomic_write(out, [data])
+    print(f"{out}: {len(data)} bytes, {args.iterations} iterations")
+
+
 def cmd_info(args) -> None:
     from . import container
     from .api import read_file
@@ -333,6 +343,13 @@ def parser() -> argparse.ArgumentParser:
     _batch_options(d)
     d.set_defaults(run=cmd_decompress)
 
+    tc = sub.add_parser("truncate", help="keep the first iterations of a progressive (recurrent model's) file")
+    tc.add_argument("input", help="the .tlc file")
+    tc.add_argument("-o", "--output", required=True, help="the shorter .tlc file to write")
+    tc.add_argument("--iterations", type=int, required=True, help="iterations to keep (1 to the file's)")
+    tc.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
+    tc.set_defaults(run=cmd_truncate)
+
     i = sub.add_parser("info", help="print a .tlc file's header and sections")
     i.add_argument("input", help="the .tlc file")
     i.set_defaults(run=cmd_info)
@@ -348,7 +365,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("data", nargs="+", help="image folders, searched recursively")
     t.add_argument("--checkpoint", required=True, help="checkpoint file, written atomically every 5 minutes")
     t.add_argument("--architecture", default="mean-scale-hyperprior",
-                   help="one of: " + ", ".join(a for a in ARCHITECTURES if a != "predictive-patch")
+                   help="one of: " + ", ".join(a for a in ARCHITECTURES if a not in ("predictive-patch", "recurrent"))
                         + " (default mean-scale-hyperprior)")
     t.add_argument("--N", type=int, default=128, help="hidden channels (default 128)")
     t.add_argument("--M", type=int, default=192, help="latent channels (default 192)")

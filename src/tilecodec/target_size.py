@@ -37,7 +37,7 @@ class SizeEstimate:
         with torch.no_grad():
             self.latents = [model.analyse(to_tensor(array[y0:y1, x0:x1], m)) for y0, y1, x0, x1 in
                             (boxes[i] for i in picked)]
-        strings = model.num_strings * len(boxes)
+        strings = model.strings_at(50.0) * len(boxes)
         self.overhead = len(header.model) + 50 + strings * (STRING_OVERHEAD_BYTES + SECTION_OVERHEAD_BYTES)
         self.cache: dict[float, float] = {}
 

@@ -179,7 +179,8 @@ def tensors_hash(state: dict) -> str:
     return digest.hexdigest()
 
 
-COMPACT_PREFIXES = ("analysis.", "synthesis.", "latent_codec.hyper_analysis.", "predictor.")
+COMPACT_PREFIXES = ("analysis.", "synthesis.", "latent_codec.hyper_analysis.", "predictor.",
+                    "net.")  # net.: the recurrent codec's networks (its bits carry their own probabilities)
 
 
 def compact_state(state: dict) -> dict:

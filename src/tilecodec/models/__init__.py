@@ -9,6 +9,7 @@ from .factorized import FactorizedPrior
 from .hyperprior import ScaleHyperprior
 from .mean_scale import MeanScaleHyperprior
 from .patch_vae import PredictivePatchCodec
+from .progressive import RecurrentImageCodec
 
 ARCHITECTURES = {
     "factorized-prior": FactorizedPrior,
@@ -20,6 +21,7 @@ ARCHITECTURES = {
     "cheng2020-gmm": Cheng2020GMM,
     "cheng2020-gmm-autoregressive": cheng2020_gmm_autoregressive,
     "predictive-patch": PredictivePatchCodec,
+    "recurrent": RecurrentImageCodec,
 }
 
 
@@ -36,4 +38,4 @@ def build(architecture: str, distortion: str = "mse", **config) -> CompressionMo
 __all__ = ["ARCHITECTURES", "build", "CompressionModel", "FactorizedPrior", "ScaleHyperprior",
            "MeanScaleHyperprior", "CheckerboardHyperprior", "JointAutoregressiveHyperprior",
            "ChannelAutoregressiveHyperprior", "Cheng2020GMM",
-           "PredictivePatchCodec"]
+           "PredictivePatchCodec", "RecurrentImageCodec"]

@@ -110,6 +110,11 @@ class CompressionModel(nn.Module):
         """How many strings (file sections) ``compress`` gives each image."""
         return self.latent_codec.num_strings
 
+    def strings_at(self, quality: float) -> int:
+        """How many strings ``compress`` gives each image at ``quality`` (a progressive model's
+        depend on it)."""
+        return self.num_strings
+
     @property
     def variable_rate(self) -> bool:
         """Whether ``quality`` changes the rate."""

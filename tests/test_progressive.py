@@ -1,0 +1,92 @@
+"""The recurrent progressive codec: files hold iterations in order, a truncated file is exactly
+the file of fewer iterations (so it decodes to what those iterations give), more iterations
+cost more bits, the range-coded bits decode exactly and cost about their entropy, and bad
+truncations are refused."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import tilecodec
+from tilecodec import ParameterError, info, truncate, zoo
+from tilecodec.entropy.binary import decode_bits, encode_bits
+from tilecodec.models.progressive import RecurrentImageCodec, iterations_for, quality_for
+from tilecodec.train.export import write_model
+
+
+@pytest.fixture(scope="module")
+def codec():
+    """A small (untrained) recurrent model of 6 iterations, registered as a user model."""
+    torch.manual_seed(0)
+    model = RecurrentImageCodec(width=8, iterations=6).eval()
+    write_model(model, "tiny-recurrent", "recurrent", {"width": 8, "iterations": 6}, zoo.user_dir())
+    return tilecodec.load("tiny-recurrent")
+
+
+def test_quality_maps_onto_iterations_and_back():
+    for k in range(1, 17):
+        assert iterations_for(quality_for(k, 16), 16) == k
+    assert iterations_for(0, 16) == 1 and iterations_for(100, 16) == 16
+
+
+def test_truncated_files_are_the_files_of_fewer_iterations(codec, small_photo):
+    full = codec.compress(small_photo, quality=100, patch=None)
+    assert info(full).sections == 6
+    decoded = {}
+    for k in range(1, 7):
+        cut = truncate(full, k)
+        direct = codec.compress(small_photo, quality=quality_for(k, 6), patch=None)
+        assert cut == direct
+        assert info(cut).sections == k and info(cut).quality == quality_for(k, 6)
+        decoded[k] = codec.decompress(cut)
+        assert decoded[k].shape == small_photo.shape
+    sizes = [len(truncate(full, k)) for k in range(1, 7)]
+    assert sizes == sorted(sizes) and len(set(sizes)) == 6
+
+
+def test_truncation_keeps_every_patchs_first_iterations(codec, photo):
+    image = photo[:100, :140]
+    full = codec.compress(image, quality=100, patch=64, overlap=8)
+    cut = truncate(full, 2)
+    assert info(cut).sections == 2 * info(full).sections // 6
+    assert np.array_equal(codec.decompress(cut), codec.decompress(codec.compress(image, quality=quality_for(2, 6),
+                                                                                  patch=64, overlap=8)))
+
+
+def test_bad_truncations_are_refused(codec, small_photo):
+    data = codec.compress(small_photo, quality=40, patch=None)  # 3 iterations
+    for k in (0, 4, 2.5):
+        with pytest.raises(ParameterError):
+            truncate(data, k)
+    other = tilecodec.load().compress(small_photo, quality=40)
+    with pytest.raises(ParameterError):
+        truncate(other, 1)
+
+
+def test_binary_coding_with_channel_contexts_saves_bits_on_skewed_channels():
+    rng = np.random.default_rng(0)
+    n = 2000
+    p = np.linspace(0.02, 0.98, 32)[None, :, None, None]
+    bits = (rng.random((n, 32, 2, 2)) < p).astype(np.int32)
+    contexts = np.broadcast_to(np.arange(32)[None, :, None, None], bits.shape)
+    data = encode_bits(bits, contexts, 32)
+    assert np.array_equal(decode_bits(data, contexts, 32), bits)
+    entropy = -(p * np.log2(p) + (1 - p) * np.log2(1 - p)).mean()
+    assert len(data) * 8 < 1.01 * entropy * bits.size + 8 * (4 + 32) + 64
+    assert len(data) * 8 < 0.8 * bits.size
+
+
+def test_truncate_on_the_command_line(codec, small_photo, tmp_path):
+    src = tmp_path / "a.tlc"
+    src.write_bytes(codec.compress(small_photo, quality=100, patch=None))
+    out = tmp_path / "b.tlc"
+    run = subprocess.run([sys.executable, "-m", "tilecodec", "truncate", str(src), "-o", str(out), "--iterations", "2"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert out.read_bytes() == truncate(src.read_bytes(), 2)
+    bad = subprocess.run([sys.executable, "-m", "tilecodec", "truncate", str(src), "-o", str(tmp_path / "c.tlc"),
+                          "--iterations", "9"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr and not (tmp_path / "c.tlc").exists()
