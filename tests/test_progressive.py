@@ -13,7 +13,7 @@ import torch
 import tilecodec
 from tilecodec import ParameterError, info, truncate, zoo
 from tilecodec.entropy.binary import decode_bits, encode_bits
-from tilecodec.models.progressive import RecurrentImageCodec, iterations_for, quality_for
+from tilecodec.models.progressive import RecurrentImageCodec, allocate, iterations_for, quality_for
 from tilecodec.train.export import write_model
 
 
@@ -34,13 +34,13 @@ def test_quality_maps_onto_iterations_and_back():
 
 def test_truncated_files_are_the_files_of_fewer_iterations(codec, small_photo):
     full = codec.compress(small_photo, quality=100, patch=None)
-    assert info(full).sections == 6
+    assert info(full).sections == 7  # the block counts, then 6 iterations
     decoded = {}
     for k in range(1, 7):
         cut = truncate(full, k)
         direct = codec.compress(small_photo, quality=quality_for(k, 6), patch=None)
         assert cut == direct
-        assert info(cut).sections == k and info(cut).quality == quality_for(k, 6)
+        assert info(cut).sections == 1 + k and info(cut).quality == quality_for(k, 6)
         decoded[k] = codec.decompress(cut)
         assert decoded[k].shape == small_photo.shape
     sizes = [len(truncate(full, k)) for k in range(1, 7)]
@@ -51,7 +51,7 @@ def test_truncation_keeps_every_patchs_first_iterations(codec, photo):
     image = photo[:100, :140]
     full = codec.compress(image, quality=100, patch=64, overlap=8)
     cut = truncate(full, 2)
-    assert info(cut).sections == 2 * info(full).sections // 6
+    assert info(cut).sections == 3 * info(full).sections // 7
     assert np.array_equal(codec.decompress(cut), codec.decompress(codec.compress(image, quality=quality_for(2, 6),
                                                                                   patch=64, overlap=8)))
 
@@ -90,3 +90,26 @@ def test_truncate_on_the_command_line(codec, small_photo, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "tilecodec", "truncate", str(src), "-o", str(tmp_path / "c.tlc"),
                           "--iterations", "9"], capture_output=True, text=True)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and not (tmp_path / "c.tlc").exists()
+
+
+def test_bit_allocation_stops_each_block_at_its_target_or_when_it_stalls():
+    x = torch.zeros(4, 3, 32, 32)
+    errors = [[900, 900, 900, 100], [500, 100, 50, 100], [40, 30, 20, 30], [10, 8, 7, 1]]  # per iteration, per block
+    outputs = [torch.full((4, 3, 32, 32), 0.0) + torch.tensor(e).float().sqrt().view(4, 1, 1, 1) / 255 for e in errors]
+    counts = allocate(x, outputs, threshold=60.0, delta=0.7)
+    # block 0: 900 -> 500 -> 40 (< 60): 3; block 1: 900 -> 100 -> 30 (< 60): 3;
+    # block 2: 900 -> 50 (< 60): 2; block 3: 100 -> 100 stalls: 1
+    assert counts.tolist() == [3, 3, 2, 1]
+
+
+def test_allocated_files_are_smaller_and_truncate_like_any_other(small_photo):
+    model = tilecodec.load("tiny-recurrent", shared=False).model
+    codec = tilecodec.Codec.from_model(model, "tiny-recurrent")
+    plain = codec.compress(small_photo, quality=100, patch=None)
+    model.allocate = True
+    allocated = codec.compress(small_photo, quality=100, patch=None)
+    assert len(allocated) < len(plain)
+    assert codec.decompress(allocated).shape == small_photo.shape
+    for k in (1, 3):
+        assert codec.decompress(truncate(allocated, k)).shape == small_photo.shape
+    assert np.array_equal(codec.decompress(truncate(allocated, 1)), codec.decompress(truncate(plain, 1)))

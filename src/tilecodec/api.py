@@ -249,7 +249,7 @@ def truncate(data: bytes, iterations: int) -> bytes:
     between 1 and the file's; BitstreamError if ``data`` is not a valid file."""
     from dataclasses import replace
 
-    from .models.progressive import iterations_for, quality_for
+    from .models.progressive import PATCH, iterations_for, quality_for, truncate_counts
 
     header, table = container.index(data)
     entry = zoo.entry(header.model)
@@ -259,10 +259,13 @@ def truncate(data: bytes, iterations: int) -> bytes:
     have = iterations_for(header.quality, total)
     if int(iterations) != iterations or not 1 <= iterations <= have:
         raise ParameterError(f"iterations must be between 1 and the file's {have}, got {iterations}")
-    if header.sections % have:
-        raise BitstreamError(f"file has {header.sections} sections, not a multiple of its {have} iterations")
-    keep = [i for i in range(header.sections) if i % have < iterations]
-    sections = [container.section(data, table[i], i) for i in keep]
+    if header.sections % (1 + have):
+        raise BitstreamError(f"file has {header.sections} sections, not a multiple of its 1 + {have} strings")
+    keep = [i for i in range(header.sections) if i % (1 + have) <= iterations]  # the counts, then iterations
+    side = header.patch or max(header.width, header.height)
+    most = (-(-min(side, header.height) // PATCH)) * (-(-min(side, header.width) // PATCH))
+    sections = [truncate_counts(container.section(data, table[i], i), int(iterations), most) if i % (1 + have) == 0
+                else container.section(data, table[i], i) for i in keep]
     return container.pack(replace(header, quality=quality_for(int(iterations), total), sections=len(keep)), sections)
 
 

@@ -5,22 +5,34 @@ are one string, range-coded with one probability per bit channel measured on tha
 (``entropy.binary``).
 
 ``quality`` chooses the number of iterations, ``1 + round(quality / 100 * (I - 1))`` for a
-model of I iterations, so the strings of a file are its iterations in order: the first k of
-them are the file of the quality that gives k iterations, and decode to exactly what the
-first k iterations of the longer file decode to (the networks' states depend only on the bits
-before them). ``api.truncate`` cuts a file so.
+model of I iterations. A file's strings are each block's iteration count (one byte per block,
+zlib-compressed), then the iterations in order, each holding the bits of the blocks still
+coding: the first k iterations are the file of the quality that gives k iterations, and
+decode to exactly what the first k iterations of the longer file decode to (the networks'
+states depend only on the bits before them). ``api.truncate`` cuts a file so.
+
+Bit allocation (Jung et al., 2020; ``allocate = True``, an encoder option): a block stops
+coding once its squared error (8-bit units) falls below the threshold ``quality`` picks from
+``THRESHOLDS`` (818 at quality 0 to 3 at quality 100), or when an iteration leaves more than
+``DELTA`` of the error before it (that iteration's bits are then not sent). Without it, every
+block codes all the iterations of its quality.
 """
+
+import zlib
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..entropy.binary import decode_bits, encode_bits
+from ..errors import BitstreamError
 from ..rate import RateControl, check_quality
 from .base import CompressionModel
 from .recurrent import BITS, PATCH, RecurrentCodecNet
 
 CONTEXTS = BITS  # one probability per channel of the binary code
+THRESHOLDS = (818, 650, 516, 410, 325, 258, 205, 163, 129, 103, 81, 65, 51, 41, 32, 25, 20, 16, 10, 6, 3)
+DELTA = 0.7
 
 
 def iterations_for(quality: float, iterations: int) -> int:
@@ -33,6 +45,25 @@ def quality_for(k: int, iterations: int) -> float:
     q = check_quality(100.0 * (k - 1) / max(iterations - 1, 1))
     assert iterations_for(q, iterations) == k
     return q
+
+
+def threshold_for(quality: float) -> float:
+    """The squared-error target (8-bit units) of bit allocation at ``quality``."""
+    return float(THRESHOLDS[int(round(check_quality(quality) / 100.0 * (len(THRESHOLDS) - 1)))])
+
+
+def allocate(x: torch.Tensor, outputs: list, threshold: float, delta: float = DELTA) -> torch.Tensor:
+    """Each block's iteration count (at least 1) from its reconstructions ``outputs`` after
+    each iteration: stop at the first that brings its mean squared error (8-bit units) below
+    ``threshold``, or before one that leaves more than ``delta`` of the error before it."""
+    errors = torch.stack([((o.clamp(0, 1) - x) * 255).square().mean(dim=(1, 2, 3)) for o in outputs])  # k x n
+    k = len(outputs)
+    counts = torch.full((x.shape[0],), k, dtype=torch.long)
+    for i in range(k - 1, -1, -1):  # the earliest stop wins
+        counts = torch.where(errors[i] < threshold, torch.full_like(counts, i + 1), counts)
+        if i:
+            counts = torch.where(errors[i] > delta * errors[i - 1], torch.full_like(counts, i), counts)
+    return counts
 
 
 def _blocks(x: torch.Tensor) -> torch.Tensor:
@@ -55,6 +86,8 @@ class RecurrentImageCodec(CompressionModel):
     size_multiple = PATCH
     latent_stride = PATCH // 2  # 2 x 2 positions of the binary code per block
 
+    allocate = False  # bit allocation per block (an encoder option; files decode either way)
+
     def __init__(self, width: int = 32, iterations: int = 16):
         super().__init__()
         self.net = RecurrentCodecNet(width)
@@ -71,10 +104,11 @@ class RecurrentImageCodec(CompressionModel):
 
     @property
     def num_strings(self) -> int:
-        return self.iterations
+        return 1 + self.iterations
 
     def strings_at(self, quality: float) -> int:
-        return iterations_for(quality, self.iterations)
+        """The block counts, then one string per iteration."""
+        return 1 + iterations_for(quality, self.iterations)
 
     def forward(self, x: torch.Tensor, s=None) -> dict:
         raise NotImplementedError("train the recurrent networks with tilecodec train-recurrent")
@@ -84,21 +118,63 @@ class RecurrentImageCodec(CompressionModel):
 
     @torch.no_grad()
     def compress(self, x, quality: float, refine: int = 0, path=None, max_pixels: int | None = None):
-        """Each image's strings: one per iteration, in order."""
-        k = self.strings_at(quality)
+        """Each image's strings: the blocks' iteration counts, then one string per iteration."""
+        k = iterations_for(quality, self.iterations)
         out = []
         for batch in (list(x) if isinstance(x, (list, tuple)) else [x]):
             for image in batch.split(1):
-                bits, _ = self.net.float().eval()(_blocks(image.float()), k)
-                out.append([encode_bits((b > 0).numpy(), _contexts(len(b)), CONTEXTS) for b in bits])
+                blocks = _blocks(image.float())
+                bits, outputs = self.net.float().eval()(blocks, k)
+                counts = allocate(blocks, outputs, threshold_for(quality)) if self.allocate else \
+                    torch.full((len(blocks),), k, dtype=torch.long)
+                strings = [zlib.compress(counts.to(torch.uint8).numpy().tobytes(), 9)]
+                for i, b in enumerate(bits):
+                    active = b[counts > i]
+                    strings.append(encode_bits((active > 0).numpy(), _contexts(len(active)), CONTEXTS))
+                out.append(strings)
         return out
 
     @torch.no_grad()
     def decompress(self, strings, sizes, quality: float, path=None, max_pixels: int | None = None):
         out = []
+        net = self.net.float().eval()
         for image_strings, (h, w) in zip(strings, sizes):
             n = (h // PATCH) * (w // PATCH)
-            bits = [torch.from_numpy(2.0 * decode_bits(s, _contexts(n), CONTEXTS) - 1.0).float() for s in image_strings]
-            blocks = self.net.float().eval().decode(bits)[-1]
-            out.append(_image(blocks, (h, w)).clamp_(0, 1))
+            counts = _counts(image_strings[0], n, len(image_strings) - 1)
+            reconstruction = torch.full((n, 3, PATCH, PATCH), 0.5)
+            state = None
+            for i, s in enumerate(image_strings[1:]):
+                active = counts > i
+                b = torch.zeros(n, BITS, 2, 2)
+                b[active] = torch.from_numpy(2.0 * decode_bits(s, _contexts(int(active.sum())), CONTEXTS) - 1.0).float()
+                step, state = net.decode_step(b, state)
+                reconstruction += step * active[:, None, None, None]
+            out.append(_image(reconstruction, (h, w)).clamp_(0, 1))
         return out
+
+
+def _read_counts(data: bytes, most: int) -> np.ndarray:
+    try:
+        z = zlib.decompressobj()
+        raw = z.decompress(data, most + 1)
+    except zlib.error:
+        raise BitstreamError("corrupt recurrent file: unreadable block counts") from None
+    counts = np.frombuffer(raw, dtype=np.uint8)
+    if len(counts) > most or not z.eof or z.unused_data or counts.min(initial=1) < 1:
+        raise BitstreamError("corrupt recurrent file: block counts do not fit the image")
+    return counts
+
+
+def _counts(data: bytes, n: int, iterations: int) -> torch.Tensor:
+    """The ``n`` blocks' iteration counts from their string; BitstreamError if invalid or if
+    one exceeds the ``iterations`` the file holds."""
+    counts = _read_counts(data, n)
+    if len(counts) != n or counts.max(initial=1) > iterations:
+        raise BitstreamError("corrupt recurrent file: block counts do not fit the image")
+    return torch.from_numpy(counts.astype(np.int64))
+
+
+def truncate_counts(data: bytes, k: int, most: int) -> bytes:
+    """The block-count string of a file cut to ``k`` iterations (each count at most ``k``), as
+    the encoder writes it; ``most``: the blocks a patch of the file can have."""
+    return zlib.compress(np.minimum(_read_counts(data, most), k).astype(np.uint8).tobytes(), 9)
