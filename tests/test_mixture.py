@@ -18,6 +18,8 @@ from tilecodec.latent.base import _index
 from tilecodec.models import build
 from tilecodec.rate import RatePoint
 
+from test_fixed_point import _permute_hidden  # the same reordering the Gaussian path's test applies
+
 
 @pytest.fixture(scope="module")
 def conditional():
@@ -100,18 +102,6 @@ def test_the_float_mixture_is_a_distribution_over_the_integers():
     support = torch.arange(-60, 61).float().view(1, 1, 1, -1).expand(1, 2, 1, -1)
     lik = c.likelihood(support, logits, means, scales)
     assert torch.allclose(lik.sum(dim=-1), torch.ones(1, 2, 1), atol=1e-5)
-
-
-def _permute_hidden(layers, generator):
-    convs = [m for m in layers if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
-    with torch.no_grad():
-        for a, b in zip(convs, convs[1:]):
-            out_dim = 1 if isinstance(a, torch.nn.ConvTranspose2d) else 0
-            in_dim = 0 if isinstance(b, torch.nn.ConvTranspose2d) else 1
-            order = torch.randperm(a.weight.shape[out_dim], generator=generator)
-            a.weight.copy_(a.weight.index_select(out_dim, order))
-            a.bias.copy_(a.bias[order])
-            b.weight.copy_(b.weight.index_select(in_dim, order))
 
 
 def _mixture_state(lc, y, rate, path):
