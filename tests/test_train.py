@@ -44,6 +44,9 @@ def test_variable_rate_training_logs_real_bitstream_evaluation(tmp_path, photo):
     rows = (tmp_path / "run.eval.csv").read_text().splitlines()
     assert rows[0] == "step,quality,bpp,psnr,ms_ssim" and len(rows) == 3
     assert all(float(r.split(",")[2]) > 0 for r in rows[1:])  # real files have a size
+    # trained from scratch, the levels start apart, as step scaling: gain ~ sqrt(lambda)
+    log_gain = state["model"]["gain.log_gain"]
+    assert (log_gain[1] - log_gain[0]).mean() > 0.5 * 0.5 * np.log(10)
 
 
 def test_schedule_warms_up_then_decays_by_steps_or_deadline():

@@ -166,6 +166,8 @@ def _start(cfg: TrainConfig, checkpoint: Path, resume: bool, device):
     if cfg.init:
         weights, init_lmbdas = _initial_weights(cfg.init)
         _load_initial(model, weights, cfg.init_lmbda, init_lmbdas)
+    elif model.gain is not None:  # from scratch: levels apart from the first step, as step scaling
+        model.init_gains(math.exp(sum(math.log(v) for v in model.lmbdas) / len(model.lmbdas)))
     return model, opt, aux_opt, 0
 
 
