@@ -145,12 +145,6 @@ class GaussianMixtureConditional(nn.Module):
         self.register_buffer("scale_floors", torch.full((levels or 1,), SCALE_MIN))
         self.tables = MixtureTables()
 
-    def split(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(logits, means, scales), each (N, K, C, ...), from ``params`` (N, 3KC, ...): all
-        components' logits, then their means, then their scales."""
-        n, k = params.shape[0], self.components
-        return tuple(p.reshape(n, k, -1, *p.shape[2:]) for p in params.chunk(3, dim=1))
-
     def likelihood(self, y_hat: torch.Tensor, logits: torch.Tensor, means: torch.Tensor,
                    scales: torch.Tensor) -> torch.Tensor:
         """Mass of the unit interval around ``y_hat`` (N, C, ...) under the mixture, float32."""

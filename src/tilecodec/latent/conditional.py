@@ -18,10 +18,9 @@ string of its own, from its bytes; ``values`` is what ``encode`` returns, withou
 import numpy as np
 import torch
 
-from ..entropy import coder
+from ..entropy import GaussianConditional, coder
 from ..entropy.gaussian import SCALE_MIN
 from ..entropy.mixture import MEAN_RANGE, WEIGHT_MIN, mixture_pmfs
-from ..entropy import GaussianConditional
 from ..entropy.paths import DTYPE, floor_scales
 from ..numerics import entropy_scope
 from .base import LatentOut
