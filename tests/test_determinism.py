@@ -60,14 +60,15 @@ def test_files_decode_with_other_cpu_kernels(tmp_path, codec, photo):
         assert diff.max() <= 1 and diff.mean() < 0.01
 
 
-CONTEXT_MODELS = [n for n in ("joint-ar-mse", "charm-mse") if n in tilecodec.models()]
+CONTEXT_MODELS = [n for n in ("joint-ar-mse", "charm-mse", "cheng2020-gmm-mse") if n in tilecodec.models()]
 
 
 @pytest.mark.parametrize("name", CONTEXT_MODELS)
 def test_context_models_decode_in_a_fresh_process_with_other_cpu_kernels(tmp_path, name, photo):
-    """The serial and channel-wise context models decode their own files in another process
-    whose kernels sum in other orders: every table index and mean of their many small
-    passes is computed exactly, or the index checksum would refuse the file."""
+    """The serial and channel-wise context models and the Gaussian mixture decode their own
+    files in another process whose kernels sum in other orders: every table index, mean and
+    mixture integer of their many small passes is computed exactly, or the index checksum
+    would refuse the file."""
     codec = tilecodec.load(name)
     image = np.ascontiguousarray(photo[:192, :256])
     files, here = [], []
