@@ -142,13 +142,18 @@ class RecurrentImageCodec(CompressionModel):
             n = (h // PATCH) * (w // PATCH)
             counts = _counts(image_strings[0], n, len(image_strings) - 1)
             reconstruction = torch.full((n, 3, PATCH, PATCH), 0.5)
+            coding = torch.arange(n)  # the blocks still coding; a block that stops never resumes
             state = None
             for i, s in enumerate(image_strings[1:]):
-                active = counts > i
-                b = torch.zeros(n, BITS, 2, 2)
-                b[active] = torch.from_numpy(2.0 * decode_bits(s, _contexts(int(active.sum())), CONTEXTS) - 1.0).float()
+                keep = counts[coding] > i
+                coding = coding[keep]
+                if not len(coding):
+                    break
+                if state is not None:
+                    state = [(hs[keep], cs[keep]) for hs, cs in state]
+                b = torch.from_numpy(2.0 * decode_bits(s, _contexts(len(coding)), CONTEXTS) - 1.0).float()
                 step, state = net.decode_step(b, state)
-                reconstruction += step * active[:, None, None, None]
+                reconstruction[coding] += step
             out.append(_image(reconstruction, (h, w)).clamp_(0, 1))
         return out
 
