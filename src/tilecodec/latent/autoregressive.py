@@ -25,7 +25,7 @@ from torch import nn
 from ..entropy.paths import DTYPE
 from ..numerics import entropy_scope
 from .base import Coded, LatentOut, decode, encode
-from .checkerboard import conditional
+from .conditional import conditional
 from .context import Taps, mlp_rows
 
 
@@ -70,7 +70,6 @@ class AutoregressiveCodec(nn.Module):
         coded = self.coding.split(self.entropy_parameters(torch.cat([params, self.context(seen)], dim=1)))
         if quantize is not None:
             center = self.coding.center(coded)
-            center = 0.0 if center is None else center
             return self.coding.quantized(self.gaussian, quantize(y - center) + center, coded, levels)
         return self.coding.forward(self.gaussian, y, coded, levels, None, self.training)
 

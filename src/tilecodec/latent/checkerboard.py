@@ -15,11 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..entropy import GaussianConditional
-from ..entropy.mixture import GaussianMixtureConditional
 from ..numerics import entropy_map, entropy_scope
 from .base import Coded, LatentOut, decode, encode
-from .conditional import GAUSSIAN, MixtureCoding
+from .conditional import conditional
 from .context import Taps, mlp_rows
 
 CHUNK_POSITIONS = 192  # positions from which ``_coding_params`` splits the work in two
@@ -41,14 +39,6 @@ def checkerboard_positions(shape: tuple[int, int]) -> tuple[torch.Tensor, torch.
 def _in_scope(fn, x):
     with entropy_scope():
         return fn(x)
-
-
-def conditional(levels: int | None, mixture: int | None):
-    """(the module holding the tables and floors, its ``latent.conditional`` coding): Gaussians,
-    or discretized Gaussian mixtures of ``mixture`` components."""
-    if mixture:
-        return GaussianMixtureConditional(levels, mixture), MixtureCoding(mixture)
-    return GaussianConditional(levels), GAUSSIAN
 
 
 class CheckerboardCodec(nn.Module):
@@ -78,7 +68,6 @@ class CheckerboardCodec(nn.Module):
         zero_context = params.new_zeros(params.shape[0], self.context.out_channels, *params.shape[2:])
         params_a = self._split(params, zero_context)
         center = self.coding.center(params_a)
-        center = 0.0 if center is None else center
         if quantize is None:
             y_anchor = y + (torch.round(y - center) + center - y).detach()
         else:
@@ -87,7 +76,6 @@ class CheckerboardCodec(nn.Module):
         both = tuple(torch.where(anchors, a, n) for a, n in zip(params_a, params_n))
         if quantize is not None:  # the anchors as quantized for the context, not a second draw
             center = self.coding.center(both)
-            center = 0.0 if center is None else center
             y_hat = torch.where(anchors, y_anchor, quantize(y - center) + center)
             return self.coding.quantized(self.gaussian, y_hat, both, levels)
         return self.coding.forward(self.gaussian, y, both, levels, None, self.training)

@@ -20,7 +20,7 @@ import torch
 
 from ..entropy import GaussianConditional, coder
 from ..entropy.gaussian import SCALE_MIN
-from ..entropy.mixture import MEAN_RANGE, WEIGHT_MIN, mixture_pmfs
+from ..entropy.mixture import MEAN_RANGE, WEIGHT_MIN, GaussianMixtureConditional, mixture_pmfs
 from ..entropy.paths import DTYPE, floor_scales
 from ..numerics import entropy_scope
 from .base import LatentOut
@@ -116,7 +116,7 @@ class MixtureCoding:
 
     def center(self, params):
         """Training rounds ``y`` itself (there is no one mean)."""
-        return None
+        return 0.0
 
     def quantized(self, conditional, y_hat, params, levels) -> LatentOut:
         logits, means, scales = params
@@ -182,3 +182,11 @@ class MixtureCoding:
 
 
 GAUSSIAN = GaussianCoding()
+
+
+def conditional(levels: int | None, mixture: int | None):
+    """(the module holding the tables and floors, its coding): Gaussians, or discretized
+    Gaussian mixtures of ``mixture`` components."""
+    if mixture:
+        return GaussianMixtureConditional(levels, mixture), MixtureCoding(mixture)
+    return GaussianConditional(levels), GAUSSIAN
