@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tilecodec.container import FORMAT_VERSION
 from tilecodec.zoo import DEFAULT_MODEL
 
 
@@ -30,7 +31,7 @@ def test_compress_info_decompress(tmp_path, image_file, small_photo):
     assert "bpp" in r.stdout
     r = run("info", tlc)
     assert r.returncode == 0 and "64x64" in r.stdout and DEFAULT_MODEL in r.stdout and "quality:   60" in r.stdout
-    assert "format:    version 4" in r.stdout
+    assert f"format:    version {FORMAT_VERSION}" in r.stdout
     r = run("decompress", tlc, "-o", png)
     assert r.returncode == 0, r.stderr
     assert np.asarray(Image.open(png)).shape == small_photo.shape

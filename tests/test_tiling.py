@@ -4,15 +4,16 @@ import numpy as np
 import pytest
 
 from tilecodec import BitstreamError, container
-from tilecodec.tiling import OVERLAPS, Blender, PatchGrid, spans
+from tilecodec.tiling import OVERLAPS, Blender, PatchGrid, cell_spans, spans
 
 SIZES = [(1, 1), (63, 65), (200, 129), (517, 300), (1000, 77)]
 
 
+@pytest.mark.parametrize("cells", [True, False])
 @pytest.mark.parametrize("overlap", OVERLAPS)
 @pytest.mark.parametrize("width,height", SIZES)
-def test_weights_sum_to_one_everywhere(width, height, overlap):
-    grid = PatchGrid(width, height, 128, overlap)
+def test_weights_sum_to_one_everywhere(width, height, overlap, cells):
+    grid = PatchGrid(width, height, 128, overlap, 16 if cells else 64, cells=cells)
     total = np.zeros((height, width))
     for p in grid.patches:
         w = grid.weights(p)
@@ -31,11 +32,26 @@ def test_spans_overlap_by_n_and_end_at_the_border_without_padding(overlap):
 
 
 @pytest.mark.parametrize("overlap", OVERLAPS)
+@pytest.mark.parametrize("patch", [64, 256, 1024])
+@pytest.mark.parametrize("length", [65, 500, 768, 1058, 6000])
+def test_cells_code_the_image_plus_one_overlap_per_seam(length, patch, overlap):
+    s = cell_spans(length, patch, overlap)
+    n = -(-length // patch)
+    assert len(s) == n and s[0][0] == 0 and s[-1][1] == length
+    assert all((b - a) % 16 == 0 for a, b in s[:-1])  # only the last span may need padding
+    assert all(b - a <= patch + overlap + 16 for a, b in s)
+    assert all(a1 - b0 == overlap for (_, a1), (b0, _) in zip(s, s[1:]))
+    assert sum(b - a for a, b in s) == length + (n - 1) * overlap  # nothing coded twice but the overlaps
+    assert max(b - a for a, b in s) - min(b - a for a, b in s) <= 16 + 15  # equal cells, up to the granularity
+
+
+@pytest.mark.parametrize("cells", [True, False])
+@pytest.mark.parametrize("overlap", OVERLAPS)
 @pytest.mark.parametrize("width,height", SIZES)
-def test_identity_codec_reconstructs_exactly(width, height, overlap):
+def test_identity_codec_reconstructs_exactly(width, height, overlap, cells):
     rng = np.random.default_rng(width * 7 + height)
     image = rng.integers(0, 256, (height, width, 3)).astype(np.uint8)
-    grid = PatchGrid(width, height, 64, overlap)
+    grid = PatchGrid(width, height, 64, overlap, 16 if cells else 64, cells=cells)
     blender = Blender(grid)
     for p in grid.patches:
         blender.add(p, image[p.y0: p.y1, p.x0: p.x1].astype(np.float32) / 255)

@@ -74,7 +74,7 @@ class Codec:
         if refine and self.model.gain is None:
             raise ParameterError(f"model {self.name} has no trained rate levels; it cannot refine its latents")
         height, width = array.shape[:2]
-        m = self.model.size_multiple
+        m = self.model.padding_multiple(container.FORMAT_VERSION)
         if patch is not None and (int(patch) != patch or patch % m or patch <= 0):
             raise ParameterError(f"patch must be a positive multiple of {m}, got {patch}")
         if overlap not in OVERLAPS:
@@ -83,7 +83,7 @@ class Codec:
             raise ParameterError(f"patch {patch} is too small for overlap {overlap}")
         tiled = patch is not None and (width > patch or height > patch)
         grid = PatchGrid(width, height, int(patch), overlap, m) if tiled else None
-        side = (min(int(patch), height), min(int(patch), width)) if tiled else (height, width)
+        side = grid.largest if tiled else (height, width)
         budget.check(-(-side[0] // m) * m, -(-side[1] // m) * m, max_memory, refine)
         quality = rate.quality
         header = container.Header(self.name, self.model_hash, width, height,
@@ -95,11 +95,11 @@ class Codec:
     def _sections(self, array, quality, grid, max_memory, refine=0):
         """Yield the file's sections in order, coding patches batch by batch."""
         if grid is None:
-            for strings in self.model.compress(to_tensor(array, self.model.size_multiple), quality, int(refine),
+            for strings in self.model.compress(to_tensor(array, grid_multiple(self.model)), quality, int(refine),
                                                ENCODER_PATH, budget.pass_pixels(max_memory, refine)):
                 yield from strings
             return
-        m, k = self.model.size_multiple, budget.patches_at_once(grid.patch, max_memory, refine)
+        m, k = grid_multiple(self.model), budget.patches_at_once(max(grid.largest), max_memory, refine)
         for chunk in _chunks(grid.patches, k):
             xs = [torch.cat([to_tensor(array[p.y0: p.y1, p.x0: p.x1], m) for p in batch])
                   for batch in _batches(chunk, k)]
@@ -113,7 +113,7 @@ class Codec:
                  refine: int = 0) -> bytes:
         """PIL image or HxW(x3) uint8 array -> .tlc bytes.
 
-        ``patch``/``overlap``: patch size (a multiple of 64) and overlap in pixels; images
+        ``patch``/``overlap``: largest cell (a multiple of ``model.size_multiple``) and overlap in pixels; images
         no larger than one patch, or ``patch=None``, are coded whole. ``max_memory`` (bytes)
         bounds how many patches go through the transforms together. ``bpp``: instead of
         ``quality``, find the quality whose file is within 2% of this many bits per pixel.
@@ -146,13 +146,7 @@ class Codec:
         if header.model != self.name or header.model_hash not in (self.model_hash, *self.aliases):
             raise BitstreamError(f"file was made with model {header.model} ({header.model_hash}); "
                                  f"this codec is {self.name} ({self.model_hash})")
-        if header.patch:
-            try:
-                grid = PatchGrid(header.width, header.height, header.patch, header.overlap, self.model.size_multiple)
-            except ValueError as exc:
-                raise BitstreamError(f"header holds an invalid patch layout: {exc}") from None
-        else:
-            grid = None
+        grid = file_grid(header, self.model.padding_multiple(header.version))
         try:
             step = self.model.rate_control.point(header.quality).step
         except TilecodecError as exc:
@@ -173,8 +167,8 @@ class Codec:
         """
         header, table, grid = self._check(data)
         box = self._region(header, region)
-        m = self.model.size_multiple
-        side = (min(header.patch, header.height), min(header.patch, header.width)) if grid else (header.height, header.width)
+        m = self.model.padding_multiple(header.version)
+        side = grid.largest if grid else (header.height, header.width)
         budget.check(-(-side[0] // m) * m, -(-side[1] // m) * m, max_memory, decoding=True)
         try:
             return self._decode(data, header, table, grid, box, max_memory)
@@ -184,7 +178,7 @@ class Codec:
     def _decode(self, data, header, table, grid, box, max_memory) -> np.ndarray:
         path = container.entropy_path(header.version)
         n = self.model.strings_at(header.quality)
-        m = self.model.size_multiple
+        m = self.model.padding_multiple(header.version)
         if grid is None:
             strings = [container.section(data, e, i) for i, e in enumerate(table)]
             size = (-(-header.height // m) * m, -(-header.width // m) * m)
@@ -194,7 +188,7 @@ class Codec:
             return np.ascontiguousarray(full[y: y + h, x: x + w])
         blender = Blender(grid, box, channels=header.channels)
         needed = grid.covering(*box)
-        for chunk in _chunks(needed, budget.patches_at_once(grid.patch, max_memory)):
+        for chunk in _chunks(needed, budget.patches_at_once(max(grid.largest), max_memory)):
             strings = [[container.section(data, table[p.index * n + k], p.index * n + k) for k in range(n)]
                        for p in chunk]
             sizes = [(-(-p.size[0] // m) * m, -(-p.size[1] // m) * m) for p in chunk]
@@ -217,6 +211,23 @@ class Codec:
         if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > header.width or y + h > header.height:
             raise ParameterError(f"region {x},{y},{w},{h} is not inside the {header.width}x{header.height} image")
         return x, y, w, h
+
+
+def grid_multiple(model) -> int:
+    """What the files this version writes pad ``model``'s images and patches to."""
+    return model.padding_multiple(container.FORMAT_VERSION)
+
+
+def file_grid(header: container.Header, multiple: int) -> PatchGrid | None:
+    """The patch grid of a file (None when it codes the image whole): the cell placement from
+    format 5 on, the widened one before; BitstreamError for a layout no encoder makes."""
+    if not header.patch:
+        return None
+    try:
+        return PatchGrid(header.width, header.height, header.patch, header.overlap, multiple,
+                         cells=header.version >= 5)
+    except ValueError as exc:
+        raise BitstreamError(f"header holds an invalid patch layout: {exc}") from None
 
 
 _CACHE: dict[str, Codec] = {}
@@ -262,8 +273,9 @@ def truncate(data: bytes, iterations: int) -> bytes:
     if header.sections % (1 + have):
         raise BitstreamError(f"file has {header.sections} sections, not a multiple of its 1 + {have} strings")
     keep = [i for i in range(header.sections) if i % (1 + have) <= iterations]  # the counts, then iterations
-    side = header.patch or max(header.width, header.height)
-    most = (-(-min(side, header.height) // PATCH)) * (-(-min(side, header.width) // PATCH))
+    grid = file_grid(header, PATCH)
+    h, w = grid.largest if grid else (header.height, header.width)
+    most = (-(-h // PATCH)) * (-(-w // PATCH))
     sections = [truncate_counts(container.section(data, table[i], i), int(iterations), most) if i % (1 + have) == 0
                 else container.section(data, table[i], i) for i in keep]
     return container.pack(replace(header, quality=quality_for(int(iterations), total), sections=len(keep)), sections)

@@ -320,7 +320,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--bpp", type=float, default=None,
                    help="aim at this many bits per pixel (within 2%%) instead of a quality (default: off)")
     c.add_argument("--patch", default=str(DEFAULT_PATCH),
-                   help=f"patch size in pixels, a multiple of 64, or 'none' for the whole image (default {DEFAULT_PATCH})")
+                   help=f"largest cell in pixels, a multiple of 16 (32 for block codecs), or 'none' for the whole image (default {DEFAULT_PATCH})")
     c.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, choices=OVERLAPS,
                    help=f"overlap between patches in pixels (default {DEFAULT_OVERLAP})")
     c.add_argument("--max-memory", default=None,

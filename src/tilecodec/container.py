@@ -28,9 +28,10 @@ from .files import atomic_write
 MAGIC = b"\x89TLC"
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")  # a name, never a path
 HEX8 = re.compile(r"[0-9a-f]{8}")
-FORMAT_VERSION = 4  # 2: each latent string starts with a checksum of its table indexes; 3: float64 entropy path;
-#                    4: exact fixed-point entropy path (see fixed_point)
-READABLE_VERSIONS = (3, 4)
+FORMAT_VERSION = 5  # 2: each latent string starts with a checksum of its table indexes; 3: float64 entropy path;
+#                    4: exact fixed-point entropy path (see fixed_point); 5: the same entropy path, patches in
+#                    cells (tiling.cell_spans) and images padded to the model's size_multiple, not 64
+READABLE_VERSIONS = (3, 4, 5)
 MAX_SIDE = 65535
 MAX_PIXELS = 1 << 28          # 268 megapixels
 MAX_SECTIONS = 1 << 20
@@ -51,7 +52,7 @@ class Header:
     sections: int
     patch: int = 0
     overlap: int = 0
-    version: int = FORMAT_VERSION  # files are always written in FORMAT_VERSION
+    version: int = FORMAT_VERSION  # new files are written in FORMAT_VERSION; a rewritten one keeps its own
 
     def validate(self) -> None:
         """Raise BitstreamError unless every field is within the format's limits."""
@@ -145,7 +146,7 @@ def _frames(header: Header, sections):
     body = bytes([len(name)]) + name + _FIXED.pack(
         header.model_hash.encode("ascii"), header.width, header.height, header.channels,
         header.quality, header.step, header.patch, header.overlap, header.sections)
-    head = MAGIC + bytes([FORMAT_VERSION]) + struct.pack("<H", len(body)) + body
+    head = MAGIC + bytes([header.version]) + struct.pack("<H", len(body)) + body
     yield head + struct.pack("<I", zlib.crc32(head))
     count = 0
     for s in sections:
@@ -166,4 +167,4 @@ def entropy_path(version: int):
     """The entropy path (``entropy.paths``) that files of format ``version`` were coded with."""
     from .entropy import paths
 
-    return {3: paths.FLOAT64, 4: paths.FIXED_POINT}[version]
+    return {3: paths.FLOAT64, 4: paths.FIXED_POINT, 5: paths.FIXED_POINT}[version]

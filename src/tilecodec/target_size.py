@@ -12,6 +12,7 @@ estimates and confirms (and corrects the estimate's bias) with one or two real e
 import numpy as np
 import torch
 
+from . import container
 from .errors import ParameterError
 from .images import as_array, to_tensor
 from .search import closest, relative, search
@@ -29,7 +30,7 @@ class SizeEstimate:
     def __init__(self, codec, array: np.ndarray, patch, overlap: int, max_patches: int = 6):
         model = self.model = codec.model
         _, _, grid, header = codec.plan(array, 50.0, patch, overlap)
-        m = model.size_multiple
+        m = model.padding_multiple(container.FORMAT_VERSION)
         boxes = [(p.y0, p.y1, p.x0, p.x1) for p in grid.patches] if grid else [(0, array.shape[0], 0, array.shape[1])]
         picked = sorted({int(round(i)) for i in np.linspace(0, len(boxes) - 1, min(max_patches, len(boxes)))})
         area = [(-(-(y1 - y0) // m) * m) * (-(-(x1 - x0) // m) * m) for y0, y1, x0, x1 in boxes]

@@ -1,16 +1,23 @@
 """Overlapping patches and their seamless blending (Tarchouli et al., "Patch-based
 end-to-end image learned codecs using overlapping", 2022).
 
-Along each axis the image is cut into spans of ``patch`` pixels whose starts are
-``patch - overlap`` apart, so consecutive spans share ``overlap`` (N) pixels. In a shared
-region, output pixel ``i`` (0..N-1) is ``(1 - i/(N-1)) * left + (i/(N-1)) * right``; in
-2-D the weight of a patch is the product of its row and column weights, so the weights
-of all patches covering a pixel sum to one. N = 0 is plain tiling.
+Along each axis, consecutive spans share ``overlap`` (N) pixels. In a shared region, output
+pixel ``i`` (0..N-1) is ``(1 - i/(N-1)) * left + (i/(N-1)) * right``; in 2-D the weight of a
+patch is the product of its row and column weights, so the weights of all patches covering
+a pixel sum to one. N = 0 is plain tiling. An axis no longer than ``patch`` is one span.
 
-The last span of an axis ends exactly at the border. Rather than padding it (which would
-cost bits), it is widened leftwards to a multiple of the model's size granularity; the
-extra pixels it shares with its neighbour get weight 0, and the blend ramp stays the last
-N pixels of the neighbour. Pure array code: no model, no bitstreams.
+Two placements, chosen by the file's format version:
+
+- **Cells** (format 5): the axis is cut into ``ceil(length / patch)`` cells and each span is
+  its cell widened by the overlap, so the coded length is the image's plus N per seam. Span
+  lengths are multiples of the model's padding multiple (16 for the hyperprior models) as
+  equal as can be; only the last one may not be, and the model pads it (at most 15 pixels).
+- **Widened** (formats 3 and 4): spans of ``patch`` pixels start ``patch - overlap`` apart;
+  the last is widened leftwards to a multiple of 64, and the extra pixels it shares with its
+  neighbour get weight 0. A 768x512 image at patch 256, overlap 8 codes 832x576 pixels'
+  worth this way, against 784x520 in cells.
+
+Pure array code: no model, no bitstreams.
 """
 
 from dataclasses import dataclass
@@ -22,12 +29,39 @@ DEFAULT_PATCH = 1024  # experiments/patch_overlap (bd-sizes-n8): larger patches 
 DEFAULT_OVERLAP = 8  # experiments/patch_overlap (bd-p256): the smallest overlap with no visible seam
 
 
-def spans(length: int, patch: int, overlap: int, multiple: int = 64) -> list[tuple[int, int]]:
-    """[start, end) spans covering 0..length; all but a lone span are multiples of ``multiple``."""
+def _check(patch: int, overlap: int, multiple: int) -> None:
     if overlap not in OVERLAPS:
         raise ValueError(f"overlap must be one of {OVERLAPS}, got {overlap}")
     if patch % multiple or patch < 2 * max(overlap, multiple // 2):
         raise ValueError(f"patch must be a multiple of {multiple} and at least {max(multiple, 2 * overlap)}")
+
+
+def cell_spans(length: int, patch: int, overlap: int, multiple: int = 16) -> list[tuple[int, int]]:
+    """[start, end) spans covering 0..length, ``ceil(length / patch)`` cells widened by the
+    overlap: consecutive spans share exactly ``overlap`` pixels; all but the last are
+    multiples of ``multiple``, none is longer than ``patch + overlap + multiple``."""
+    _check(patch, overlap, multiple)
+    if length <= patch:
+        return [(0, length)]
+    n = -(-length // patch)
+    total = length + (n - 1) * overlap
+    unit = total // n // multiple * multiple
+    sizes = [unit] * n
+    extra = total - unit * n  # less than n * multiple
+    for k in range(extra // multiple):
+        sizes[k] += multiple
+    sizes[-1] += extra % multiple
+    out, start = [], 0
+    for size in sizes:
+        out.append((start, start + size))
+        start += size - overlap
+    return out
+
+
+def spans(length: int, patch: int, overlap: int, multiple: int = 64) -> list[tuple[int, int]]:
+    """The widened placement (formats 3 and 4): [start, end) spans covering 0..length; all but
+    a lone span are multiples of ``multiple``."""
+    _check(patch, overlap, multiple)
     if length <= patch:
         return [(0, length)]
     out, start, stride = [], 0, patch - overlap
@@ -74,12 +108,14 @@ class Patch:
 
 
 class PatchGrid:
-    """The patches of a ``width`` x ``height`` image, in row-major order."""
+    """The patches of a ``width`` x ``height`` image, in row-major order; ``cells``: the cell
+    placement (format 5), else the widened one."""
 
-    def __init__(self, width: int, height: int, patch: int, overlap: int, multiple: int = 64):
+    def __init__(self, width: int, height: int, patch: int, overlap: int, multiple: int = 16, cells: bool = True):
         self.width, self.height, self.patch, self.overlap = width, height, patch, overlap
-        self.xs = spans(width, patch, overlap, multiple)
-        self.ys = spans(height, patch, overlap, multiple)
+        place = cell_spans if cells else spans
+        self.xs = place(width, patch, overlap, multiple)
+        self.ys = place(height, patch, overlap, multiple)
         self.wx = span_weights(self.xs, overlap)
         self.wy = span_weights(self.ys, overlap)
         self.patches = [Patch(r * len(self.xs) + c, x0, y0, x1, y1)
@@ -87,6 +123,11 @@ class PatchGrid:
 
     def __len__(self) -> int:
         return len(self.patches)
+
+    @property
+    def largest(self) -> tuple[int, int]:
+        """(height, width) of the largest patch."""
+        return max(b - a for a, b in self.ys), max(b - a for a, b in self.xs)
 
     def weights(self, p: Patch) -> np.ndarray:
         """(h, w) float32 blend weights of patch ``p``."""

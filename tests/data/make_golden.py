@@ -18,6 +18,7 @@ CASES = {  # name: (model, crop box (x, y, w, h), grayscale, options)
     "ckbd-mse": ("ckbd-mse", (40, 60, 192, 128), False, {"quality": 60}),
     "msh-mse-fast": ("msh-mse-fast", (240, 120, 192, 128), False, {"quality": 30, "patch": 64, "overlap": 8}),
     "ckbd-mse-gray": ("ckbd-mse", (300, 10, 130, 70), True, {"quality": 85}),
+    "ckbd-mse-cells": ("ckbd-mse", (100, 200, 200, 150), False, {"quality": 40, "patch": 96, "overlap": 16}),
 }
 
 

@@ -86,6 +86,9 @@ class CheckerboardCodec(nn.Module):
         from the hyperprior alone (anchors), or also from the context of the decoded anchors
         ``y_hat`` (non-anchors). Large latents run in two halves of the positions side by
         side (the entropy path is one thread per job); the split depends only on the shape."""
+        if not len(positions):  # a 1x1 latent has no non-anchors
+            out = self.entropy_parameters[-1].out_channels
+            return self.coding.split(hyper.new_zeros(1, out, 1, 0, dtype=torch.float64))
         flat_hyper = hyper[0].flatten(1)
         mlp = path.layers(self.entropy_parameters)
         if y_hat is not None:  # the context's input, once for both halves

@@ -112,7 +112,7 @@ class MixtureCoding:
 
     def split(self, rows: torch.Tensor):
         k = self.components
-        return tuple(p.reshape(p.shape[0], k, -1, *p.shape[2:]) for p in rows.chunk(3, dim=1))
+        return tuple(p.reshape(p.shape[0], k, p.shape[1] // k, *p.shape[2:]) for p in rows.chunk(3, dim=1))
 
     def center(self, params):
         """Training rounds ``y`` itself (there is no one mean)."""

@@ -43,7 +43,8 @@ class CompressionModel(nn.Module):
     for batches of same-size images.
     """
 
-    size_multiple = 64         # image sides must be multiples of this
+    size_multiple = 16         # image sides must be multiples of this (files pad images and patches to it)
+    format4_multiple = 64      # what files of format 4 and earlier padded to, where that differs
     latent_stride = 16         # y is this many times smaller than the image
     distortion = "mse"         # what the model was trained for ("mse" or "ms-ssim"): refinement's D
 
@@ -52,6 +53,10 @@ class CompressionModel(nn.Module):
         self.gain = self.inverse_gain = None
         self.lmbdas: tuple = ()
         self.precision = default_precision()  # of the transforms at inference (numerics)
+
+    def padding_multiple(self, version: int) -> int:
+        """What the images and patches of a file of format ``version`` are padded to."""
+        return self.size_multiple if version >= 5 or self.format4_multiple is None else self.format4_multiple
 
     def add_gain_units(self, lmbdas, channels: int) -> None:
         """One trained rate level per lambda (ascending)."""

@@ -9,6 +9,7 @@ class FactorizedPrior(CompressionModel):
     """Each latent channel has its own learned density; no side information. Fixed rate."""
 
     size_multiple = 16
+    format4_multiple = None
 
     def __init__(self, N: int = 128, M: int = 192):
         super().__init__()

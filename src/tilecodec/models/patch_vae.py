@@ -36,6 +36,7 @@ class PatchCodec(CompressionModel):
     """Codes N x 3 x H x W residuals (H, W multiples of 8) through 8x smaller latents."""
 
     size_multiple = 8
+    format4_multiple = None
     latent_stride = 8
 
     def __init__(self, N: int = 128, M: int = 128, lmbdas: list | None = None, hyperprior: bool = False,

@@ -84,6 +84,7 @@ class RecurrentImageCodec(CompressionModel):
     """``width``: of the networks (``RecurrentCodecNet``); ``iterations``: at quality 100."""
 
     size_multiple = PATCH
+    format4_multiple = None
     latent_stride = PATCH // 2  # 2 x 2 positions of the binary code per block
 
     allocate = False  # bit allocation per block (an encoder option; files decode either way)
