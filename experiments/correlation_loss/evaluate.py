@@ -89,10 +89,11 @@ def main() -> int:
     p.add_argument("--crop", default="768x512")
     p.add_argument("--qualities", type=float, nargs="+", default=[0, 25, 50, 75, 100])
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "table.md")
+    p.add_argument("--append", action="store_true", help="keep the rows already in --out's .json (same settings)")
     args = p.parse_args()
     w, h = map(int, args.crop.split("x"))
     images = [centre_crop(f, w, h) for f in sorted(EVAL.glob("*.png"))[: args.images]]
-    rows = {}
+    rows = json.loads(args.out.with_suffix(".json").read_text()) if args.append else {}
     for run in args.runs:
         model, arch = load(run)
         codec = Codec.from_model(model, run.stem)
