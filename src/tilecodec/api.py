@@ -74,7 +74,7 @@ class Codec:
         if refine and self.model.gain is None:
             raise ParameterError(f"model {self.name} has no trained rate levels; it cannot refine its latents")
         height, width = array.shape[:2]
-        m = self.model.padding_multiple(container.FORMAT_VERSION)
+        m = grid_multiple(self.model)
         if patch is not None and (int(patch) != patch or patch % m or patch <= 0):
             raise ParameterError(f"patch must be a positive multiple of {m}, got {patch}")
         if overlap not in OVERLAPS:

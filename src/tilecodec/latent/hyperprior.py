@@ -13,8 +13,8 @@ inputs (``numerics.row_bands``: the hyper-synthesis's output rows see z rows wit
 y may have any size: the hyper-analysis sees it edge-padded to a multiple of ``hyper_stride``
 (z has ``ceil(size / hyper_stride)`` positions) and the hyper-synthesis's output is cropped
 back to y's size. A y whose sides are multiples of ``hyper_stride`` is coded as before; the
-padding lets images be multiples of the latent stride (16) instead of 64, so padded pixels
-never become coded latents.
+padding lets images be multiples of the latent stride (16) instead of 64: at most 15 padded
+pixels per side reach the analysis, and padded latents are never coded.
 """
 
 import torch
