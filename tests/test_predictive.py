@@ -109,6 +109,20 @@ def test_train_fit_export_and_load(tmp_path):
     shared = latent.density.matrices[0]
     assert all(not torch.equal(d.matrices[0], shared) for d in latent.level_densities)
 
+    # fine-tuning from the exported model to other rate levels starts from its weights
+    tuned = tmp_path / "tuned.safetensors"
+    last = train_patch_vae([folder], tuned, init=str(entry.path), lmbdas=(0.0002, 0.002), steps=1, batch=4,
+                           lr=0.0, workers=0, log=lambda msg: None)
+    assert last["closed_loop"] == 0  # closed loop only when asked, from the first step
+    from safetensors.torch import load_file
+    state = load_file(str(tuned))
+    start = {k: v for k, v in codec.model.state_dict().items() if not k.startswith("latent_codec.level_densities.")}
+    carried = [k for k, v in start.items() if v.is_floating_point() and not k.endswith("quantiles")]
+    assert any(k.startswith("predictor.") for k in carried) and any(k.startswith("gain.") for k in carried)
+    assert all(torch.equal(state[k].float(), start[k].half().float()) for k in carried)
+    with pytest.raises(ValueError, match="rate levels"):
+        train_patch_vae([folder], tuned, init=str(entry.path), lmbdas=(0.001,), steps=1, workers=0)
+
 
 @pytest.mark.parametrize("name", ["patch-vae", "patch-vae-pretrained-intra", "patch-vae-embedded-intra"])
 def test_bundled_predictive_models_code_a_photo(name, photo):

@@ -4,6 +4,8 @@ fitted on full-detail crops of ../shared/data/train for MINUTES minutes each
 
     python experiments/vae_intra/make_models.py RUNS OUT [MINUTES]
         # RUNS: the folder of train-patch-vae outputs (NAME.safetensors); OUT: models folder
+    python experiments/vae_intra/make_models.py RUNS OUT MINUTES --lowrate
+        # lowrate.sh's fine-tuned codecs, named NAME-lowrate
     python experiments/vae_intra/make_models.py --bundle OUT
         # copy the chosen models into packages/research and register them there
 """
@@ -26,14 +28,22 @@ MODELS = {
 }
 
 
-def main(runs: Path, out: Path, minutes: float) -> None:
-    for name, (source, modes) in MODELS.items():
+LOWRATE = {  # lowrate.sh fine-tunes the bundled models (the closed-loop weights for embedded intra)
+    "patch-vae-lowrate": ("patch-vae", False),
+    "patch-vae-pretrained-intra-lowrate": ("patch-vae-pretrained-intra", False),
+    "patch-vae-embedded-intra-lowrate": ("patch-vae-embedded-intra", False),
+}
+
+
+def main(runs: Path, out: Path, minutes: float, lowrate: bool = False) -> None:
+    for name, (source, modes) in (LOWRATE if lowrate else MODELS).items():
         if (out / f"{name}.safetensors").exists():
             continue  # made by an earlier, interrupted call
         e = export_patch_codec(runs / f"{source}.safetensors", name, modes=modes, out=out, fit=[TRAIN],
                                fit_minutes=minutes, log=lambda msg: None)
         print(f"{name}: {e.path} sha256 {e.sha256[:16]}", flush=True)
-    with_modes(out / "patch-vae-embedded-intra.safetensors", "patch-vae-embedded-intra-modes")
+    embedded = "patch-vae-embedded-intra" + ("-lowrate" if lowrate else "")
+    with_modes(out / f"{embedded}.safetensors", f"{embedded}-modes")
 
 
 def with_modes(weights: Path, name: str) -> None:
@@ -72,4 +82,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "--bundle":
         bundle(Path(sys.argv[2]))
     else:
-        main(Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else 3.0)
+        main(Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else 3.0,
+             "--lowrate" in sys.argv[4:])

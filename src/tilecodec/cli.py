@@ -253,7 +253,7 @@ def cmd_train_patch_vae(args) -> None:
     last = train_patch_vae(args.data, Path(args.out), predictor=args.predictor, closed_loop=args.closed_loop,
                            hyperprior=args.hyperprior, lmbdas=args.lmbdas, N=args.N, M=args.M, width=args.width,
                            steps=args.steps, batch=args.batch, lr=args.lr, max_minutes=args.max_minutes,
-                           workers=args.workers)
+                           workers=args.workers, init=args.init)
     print(f"wrote {args.out} after {last['step']} steps: {last['bpp']:.3f} bpp, {last['psnr']:.2f} dB")
 
 
@@ -468,6 +468,9 @@ def parser() -> argparse.ArgumentParser:
     tp.add_argument("--closed-loop", action="store_true",
                     help="predict from the model's own reconstructions of the neighbours")
     tp.add_argument("--hyperprior", action="store_true", help="a mean-scale hyperprior per patch")
+    tp.add_argument("--init", metavar="MODEL",
+                    help="start from this predictive-patch model (name or path): its predictor and widths, "
+                         "new --lmbdas (as many levels), closed loop from the first step if --closed-loop")
     tp.add_argument("--lmbdas", type=float, nargs="+", default=[0.0004, 0.0009, 0.0018, 0.0035, 0.0067, 0.013,
                                                                  0.025, 0.0483],
                     help="one rate level per lambda, ascending (gain units)")

@@ -68,9 +68,14 @@ def decoded_neighbours(model: PredictivePatchCodec, windows: torch.Tensor, s: to
 def train_patch_vae(folders, out, predictor: str = "embedded", closed_loop: bool = False, hyperprior: bool = False,
                     lmbdas=LMBDAS, N: int = 128, M: int = 128, width: int = 64, steps: int = 20000,
                     batch: int = 32, lr: float = 5e-4, max_minutes: float | None = None, workers: int = 2,
-                    closed_loop_after: int = 500, log_every: int = 100, log=print, seed: int = 0) -> dict:
+                    closed_loop_after: int = 500, log_every: int = 100, log=print, seed: int = 0,
+                    init: str | None = None) -> dict:
     """Train a patch codec with ``predictor`` ("none", "pretrained": the bundled inpainting
-    predictor, frozen, or "embedded", of ``width``); with
+    predictor, frozen, or "embedded", of ``width``), from scratch or, with ``init`` (a
+    predictive-patch model's name or path), from that model's weights: its predictor, widths
+    and hyperprior replace the arguments, ``lmbdas`` must have as many levels as it has (their
+    gains start from its gains), its per-level densities are dropped, and closed loop starts
+    at once. With
     ``closed_loop``, from the ``closed_loop_after``-th step on, targets are predicted from the
     model's own reconstructions of their neighbours. Cosine learning-rate decay over ``steps`` or ``max_minutes`` (``schedule``),
     stopping early at ``max_minutes``. Writes ``out`` and its .csv log (step, seconds, lr, loss,
@@ -79,8 +84,11 @@ def train_patch_vae(folders, out, predictor: str = "embedded", closed_loop: bool
     out = Path(out)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed sizes: pick the fastest kernels once
-    pretrained = None
-    if predictor == "pretrained":
+    pretrained, start_state = None, None
+    if init is not None:
+        predictor, N, M, width, hyperprior, start_state = _init_from(init, len(lmbdas))
+        closed_loop_after = 0
+    elif predictor == "pretrained":
         from ..intra.learned import bundled
         pretrained = bundled("inpainting")
         width = pretrained.encoder[0].out_channels
@@ -88,6 +96,8 @@ def train_patch_vae(folders, out, predictor: str = "embedded", closed_loop: bool
     model.init_gains(0.0067)
     if pretrained is not None:
         model.predictor.load_state_dict(pretrained.state_dict())
+    if start_state is not None:
+        model.load_state_dict(start_state)
     model = model.to(device)
     params = [p for n, p in model.named_parameters() if p.requires_grad and not n.endswith("quantiles")]
     opt = torch.optim.Adam(params, lr=lr)
@@ -134,6 +144,23 @@ def train_patch_vae(folders, out, predictor: str = "embedded", closed_loop: bool
             "width": width, "lmbdas": list(lmbdas), "steps": rows[-1]["step"]}
     write_weights(out, model.state_dict(), "patch_vae", meta, rows)
     return rows[-1]
+
+
+def _init_from(name: str, levels: int):
+    """(predictor, N, M, width, hyperprior, state dict without per-level densities) of the
+    predictive-patch model ``name``, whose rate levels must number ``levels``."""
+    from .. import zoo
+    from ..api import load
+
+    entry = zoo.entry(name)
+    if entry.architecture != "predictive-patch":
+        raise ValueError(f"--init {name}: a {entry.architecture} model, not a predictive patch codec")
+    c = entry.config
+    if len(c["lmbdas"]) != levels:
+        raise ValueError(f"--init {name}: it has {len(c['lmbdas'])} rate levels, --lmbdas gives {levels}")
+    state = {k: v for k, v in load(name, shared=False).model.state_dict().items()
+             if not k.startswith("latent_codec.level_densities.")}
+    return c["predictor"], c["N"], c["M"], c["width"], bool(c.get("hyperprior")), state
 
 
 def _psnr(mse: float) -> float:
