@@ -108,13 +108,13 @@ def main() -> int:
     torch.set_num_threads(1)
     photos = [crop(load_image(f)) for f in sorted(EVAL.glob("*.png"))[: args.photos]]
     if args.add:
-        curves = json.loads((HERE / "results.json").read_text())
         if args.add == "recurrent":
-            curves[args.add] = measure_progressive(tilecodec.load("recurrent"), photos)
+            points = measure_progressive(tilecodec.load("recurrent"), photos)
         else:
             codec = tilecodec.load(str(args.models / f"{args.add}.safetensors"))
-            curves[args.add] = measure(lambda im, q: codec.compress(im, quality=q, patch=None), codec.decompress,
-                                       photos, LEVELS)
+            points = measure(lambda im, q: codec.compress(im, quality=q, patch=None), codec.decompress, photos, LEVELS)
+        curves = json.loads((HERE / "results.json").read_text())  # read now: other --add runs may have written
+        curves[args.add] = points
         (HERE / "results.json").write_text(json.dumps(curves, indent=1) + "\n")
         plot(curves)
         return 0

@@ -13,6 +13,7 @@ from tilecodec.metrics import ms_ssim_db
 
 HERE = Path(__file__).parent
 ANCHORS = ("patch-vae", "jpeg", "jpeg2000", "ckbd-mse")
+LOW_BPP = 0.12  # the low-rate table uses the points below this rate
 
 
 def curve(points, metric):
@@ -37,6 +38,17 @@ def main() -> None:
             values = [bd_rate(*curve(curves[anchor], m), *curve(points, m)) for m in ("psnr_y", "ms_ssim")]
             cells.append(" / ".join("n/a" if v is None else f"{v:+.1f}%" for v in values))
         print(f"| {name} | " + " | ".join(cells) + " |")
+    low = [n for n in curves if n.endswith("-lowrate") or n.endswith("-lowrate-modes")]
+    if "patch-vae-lowrate" in curves:
+        print(f"\nBelow 0.1 bpp: the fine-tuned low-rate codecs' points under {LOW_BPP} bpp, BD-rate against "
+              "patch-vae-lowrate over the range they share, and PSNR-Y at each codec's lowest level:\n")
+        print("| codec | points | BD-rate PSNR-Y / MS-SSIM | lowest level |\n|---|---|---|---|")
+        for name in low:
+            pts = [q for q in curves[name] if q["bpp"] < LOW_BPP]
+            base = [q for q in curves["patch-vae-lowrate"] if q["bpp"] < LOW_BPP]
+            values = [bd_rate(*curve(base, m), *curve(pts, m)) for m in ("psnr_y", "ms_ssim")]
+            bd = "" if name == "patch-vae-lowrate" else " / ".join("n/a" if v is None else f"{v:+.1f}%" for v in values)
+            print(f"| {name} | {len(pts)} | {bd} | {pts[0]['bpp']:.3f} bpp, {pts[0]['psnr_y']:.2f} dB |")
     print("\nEncode / decode seconds per 768x512 crop (one thread), at the lowest and highest setting:\n")
     print("| codec | encode | decode |\n|---|---|---|")
     for name, points in curves.items():
