@@ -12,7 +12,7 @@ from tilecodec.models import build
 from tilecodec.entropy.paths import FIXED_POINT, FLOAT64, floor_scales
 from tilecodec.errors import BitstreamError
 from tilecodec.rate import RatePoint
-from tilecodec.train.export import export
+from tilecodec.train.export import export, write_model
 from tilecodec.train.calibrate import calibrate_scale_floors, coded_y_bytes, sample_crops
 
 
@@ -119,3 +119,13 @@ def test_export_calibrates_and_writes_the_same_file_every_time(tmp_path, monkeyp
     model.eval().update_tables()
     calibrate_scale_floors(model, sample_crops([photos], 1))
     assert torch.equal(loaded.latent_codec.y.gaussian.scale_floors, model.latent_codec.y.gaussian.scale_floors)
+    # an exported model re-exports: as it is without --calibrate, recalibrated with it
+    odd, _ = zoo.load_model("tiny")
+    odd.latent_codec.y.gaussian.scale_floors.fill_(0.5)
+    plain = write_model(odd, "plain", "mean-scale-hyperprior", entry.config, tmp_path / "models")
+    kept = export(plain.path, "kept", out=tmp_path / "models")
+    assert (zoo.load_model("kept")[0].latent_codec.y.gaussian.scale_floors == 0.5).all()
+    again = export(plain.path, "again", calibrate=[photos], calibrate_images=1, out=tmp_path / "models")
+    assert torch.equal(zoo.load_model("again")[0].latent_codec.y.gaussian.scale_floors,
+                       model.latent_codec.y.gaussian.scale_floors)
+    assert again.config == plain.config == kept.config and again.architecture == plain.architecture

@@ -418,7 +418,8 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(run=cmd_bench)
 
     e = sub.add_parser("export", help="turn a training checkpoint into a model (NAME.safetensors + NAME.json)")
-    e.add_argument("checkpoint", help="checkpoint written by tilecodec train")
+    e.add_argument("checkpoint", help="checkpoint written by tilecodec train, or an exported model (name or "
+                   ".safetensors) to re-export, say with --calibrate")
     e.add_argument("name", help="model name (files name their model by it and by its weights' hash)")
     e.add_argument("--out", default=None, metavar="DIR",
                    help="folder to write to (default: the user model directory, $TILECODEC_MODELS or "

@@ -19,8 +19,9 @@ from .loop import model_config
 
 def export(checkpoint: Path, name: str, description: str = "", calibrate=None, calibrate_images: int = 16,
            log=lambda msg: None, out=None, bundle: bool = False, base: str | None = None) -> zoo.ZooEntry:
-    """Build the tables from the checkpoint's densities, optionally calibrate the scale
-    floors on ``calibrate_images`` crops from the ``calibrate`` folders (use training data,
+    """Build the tables from the densities of ``checkpoint`` (a ``.pt`` written by training, or
+    an exported model's name or ``.safetensors`` file, to re-export it), optionally calibrate
+    the scale floors on ``calibrate_images`` crops from the ``calibrate`` folders (use training data,
     never the evaluation set), and write ``NAME.safetensors`` and its entry ``NAME.json`` to
     ``out`` (default: the user model directory, ``zoo.user_dir()``), overwriting an earlier
     export of that name there. ``bundle``: write into the package's own zoo instead (for
@@ -28,17 +29,22 @@ def export(checkpoint: Path, name: str, description: str = "", calibrate=None, c
     model whose weights this one shares (trained with ``--train-only`` from ``--init BASE``):
     the file keeps only the tensors that differ from the base's (``zoo``)."""
     folder = model_folder(name, out, bundle)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    cfg = state["config"]
-    config = model_config(cfg)
-    model = build(cfg["architecture"], **config)
-    model.load_weights(state["model"])
+    if Path(checkpoint).suffix == ".pt":
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        cfg = state["config"]
+        config, architecture, step = model_config(cfg), cfg["architecture"], state["step"]
+        distortion = cfg.get("distortion", "mse")
+        model = build(architecture, **config)
+        model.load_weights(state["model"])
+    else:  # an exported model (a name or a .safetensors file): re-export it, say to calibrate
+        model, entry = zoo.load_model(str(checkpoint))
+        config, architecture, distortion, step = entry.config, entry.architecture, entry.distortion, 0
     model.eval().update_tables()
     if calibrate:
         for r in calibrate_scale_floors(model, sample_crops(calibrate, calibrate_images)):
             log(f"quality {r['quality']:5.1f}: scale floor {r['floor']:.3f}, y {r['saved']:.2%} smaller than at 0.11")
-    return write_model(model, name, cfg["architecture"], config, folder, description,
-                       cfg.get("distortion", "mse"), state["step"], zoo.entry(base) if base else None)
+    return write_model(model, name, architecture, config, folder, description, distortion, step,
+                       zoo.entry(base) if base else None)
 
 
 def model_folder(name: str, out=None, bundle: bool = False) -> Path:
