@@ -5,15 +5,17 @@ truncations are refused."""
 
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
 import torch
 
 import tilecodec
-from tilecodec import ParameterError, info, truncate, zoo
+from tilecodec import BitstreamError, ParameterError, info, truncate, zoo
 from tilecodec.entropy.binary import decode_bits, encode_bits
-from tilecodec.models.progressive import RecurrentImageCodec, allocate, iterations_for, quality_for
+from tilecodec.models.progressive import (INPAINTING, MODES, RecurrentImageCodec, allocate, iterations_for,
+                                          quality_for, truncate_counts)
 from tilecodec.train.export import write_model
 
 
@@ -113,3 +115,64 @@ def test_allocated_files_are_smaller_and_truncate_like_any_other(small_photo):
     for k in (1, 3):
         assert codec.decompress(truncate(allocated, k)).shape == small_photo.shape
     assert np.array_equal(codec.decompress(truncate(allocated, 1)), codec.decompress(truncate(plain, 1)))
+
+
+def _predicting(prediction: str) -> tilecodec.Codec:
+    """A small (untrained) recurrent model of 4 iterations with intra prediction, registered."""
+    torch.manual_seed(1)
+    model = RecurrentImageCodec(width=8, iterations=4, prediction=prediction, predictor_width=4).eval()
+    config = {"width": 8, "iterations": 4, "prediction": prediction, "predictor_width": 4}
+    write_model(model, f"tiny-recurrent-{prediction}", "recurrent", config, zoo.user_dir())
+    return tilecodec.load(f"tiny-recurrent-{prediction}")
+
+
+@pytest.mark.parametrize("prediction", ["single", "multi"])
+def test_predicted_files_decode_to_the_encoders_reconstruction_with_its_modes(prediction, photo):
+    model = _predicting(prediction).model
+    image = torch.from_numpy(np.ascontiguousarray(photo[:96, :160])).permute(2, 0, 1)[None].float() / 255
+    for allocate_bits in (False, True):
+        model.allocate = allocate_bits
+        strings, modes, reconstruction = model.encode_image(image, quality=100)
+        assert torch.equal(model.decompress([strings], [(96, 160)], 100)[0], reconstruction)
+        assert len(strings) == (2 if prediction == "multi" else 1) + 4
+        if prediction == "multi":  # the modes travel in the file and vary from block to block
+            assert torch.equal(torch.frombuffer(bytearray(zlib.decompress(strings[1])), dtype=torch.uint8).long(), modes)
+            assert len(set(modes.tolist())) > 1 and modes.max() < MODES
+        else:
+            assert (modes == INPAINTING).all()
+    model.allocate = False
+
+
+@pytest.mark.parametrize("prediction", ["single", "multi"])
+def test_predicted_files_stay_progressive(prediction, small_photo):
+    codec = _predicting(prediction)
+    full = codec.compress(small_photo, quality=100, patch=None)
+    side = 2 if prediction == "multi" else 1
+    assert info(full).sections == side + 4
+    for k in (1, 2, 3):
+        cut = truncate(full, k)
+        assert info(cut).sections == side + k
+        assert codec.decompress(cut).shape == small_photo.shape
+        if prediction == "single":  # no choice to make: the cut is the file of k iterations
+            assert cut == codec.compress(small_photo, quality=quality_for(k, 4), patch=None)
+
+
+def test_predicted_files_predict_from_first_iterations_that_every_cut_keeps(small_photo):
+    # a block's prediction reads its neighbours after their first iteration: cutting the file to 1
+    # iteration leaves every prediction, so it decodes to the full file's first-iteration image
+    model = _predicting("single").model
+    image = torch.from_numpy(small_photo).permute(2, 0, 1)[None].float() / 255
+    one = model.encode_image(image, quality=0)
+    full = model.encode_image(image, quality=100)
+    assert one[0][1] == full[0][1] and one[0][0] != full[0][0]  # the same first iteration, other counts
+    cut = [truncate_counts(full[0][0], 1, 4), full[0][1]]
+    assert torch.equal(model.decompress([cut], [(64, 64)], 0)[0], one[2])
+
+
+def test_corrupt_block_modes_are_refused(small_photo):
+    model = _predicting("multi").model
+    image = torch.from_numpy(small_photo).permute(2, 0, 1)[None].float() / 255
+    strings = model.encode_image(image, quality=40)[0]
+    for bad in (zlib.compress(bytes([MODES] * 4)), zlib.compress(bytes(3)), b"\x00junk", strings[1][:-1]):
+        with pytest.raises(BitstreamError):
+            model.decompress([[strings[0], bad, *strings[2:]]], [(64, 64)], 40)

@@ -80,3 +80,46 @@ def test_train_recurrent_writes_a_network_that_loads(tmp_path, photo):
         bits, outputs = net(torch.rand(1, 3, 32, 32), iterations=2)
     assert len(bits) == 2 and torch.equal(net.decode(bits)[-1], outputs[-1])
     assert (tmp_path / "recurrent.csv").read_text().splitlines()[-1].startswith("2,")
+    # fine-tuned to code from multi-mode predictions, from those networks
+    Image.fromarray(photo[:96, :96]).save(folder / "b.png")
+    tuned = tmp_path / "multi.safetensors"
+    assert main(["train-recurrent", str(folder), "--out", str(tuned), "--steps", "1", "--batch", "2",
+                 "--iterations", "2", "--prediction", "multi", "--init", str(out), "--workers", "0"]) == 0
+    assert load_recurrent(tuned).e_conv.out_channels == 4
+
+
+def test_predicted_training_predicts_from_the_neighbours_first_iterations():
+    from torch import nn
+
+    from tilecodec.intra.learned import windows
+    from tilecodec.models.patch_vae import inpainting_context
+    from tilecodec.train.recurrent import starts
+
+    torch.manual_seed(0)
+    net = RecurrentCodecNet(width=4).train()
+    images = torch.rand(64, 3, 64, 96)
+    _, neighbours, target = windows(images)
+    seen = []
+
+    class Spy(nn.Module):
+        def __init__(self, answer):
+            super().__init__()
+            self.answer = answer
+
+        def forward(self, context):
+            seen.append(context.clone())
+            return self.answer(context)
+
+    predictors = {"inpainting": Spy(lambda c: torch.zeros(len(c), 3, 32, 32)), "extended": Spy(lambda c: target)}
+    x, start = starts(net, images, "multi", predictors)
+    assert net.training and torch.equal(x, target)
+    net.eval()
+    with torch.no_grad():
+        first = net(neighbours.flatten(0, 1), 1)[1][0]
+    decoded = (torch.round(first.clamp(0, 1) * 255) / 255).view_as(neighbours)
+    assert torch.equal(seen[0], inpainting_context(decoded)) and torch.equal(seen[1], decoded)
+    assert not torch.allclose(seen[1], neighbours, atol=0.05)  # not the originals
+    # the extended predictor is exact here, so it wins wherever the block does not start from none
+    exact = (start == target).flatten(1).all(1)
+    grey = (start == 0.5).flatten(1).all(1)
+    assert (exact | grey).all() and 0 < grey.sum() < len(grey) / 2

@@ -260,7 +260,7 @@ def truncate(data: bytes, iterations: int) -> bytes:
     between 1 and the file's; BitstreamError if ``data`` is not a valid file."""
     from dataclasses import replace
 
-    from .models.progressive import PATCH, iterations_for, quality_for, truncate_counts
+    from .models.progressive import PATCH, iterations_for, quality_for, side_strings, truncate_counts
 
     header, table = container.index(data)
     entry = zoo.entry(header.model)
@@ -270,13 +270,15 @@ def truncate(data: bytes, iterations: int) -> bytes:
     have = iterations_for(header.quality, total)
     if int(iterations) != iterations or not 1 <= iterations <= have:
         raise ParameterError(f"iterations must be between 1 and the file's {have}, got {iterations}")
-    if header.sections % (1 + have):
-        raise BitstreamError(f"file has {header.sections} sections, not a multiple of its 1 + {have} strings")
-    keep = [i for i in range(header.sections) if i % (1 + have) <= iterations]  # the counts, then iterations
+    side = side_strings(entry.config.get("prediction", "none"))  # the counts (and modes), then iterations
+    per_patch = side + have
+    if header.sections % per_patch:
+        raise BitstreamError(f"file has {header.sections} sections, not a multiple of its {side} + {have} strings")
+    keep = [i for i in range(header.sections) if i % per_patch < side + iterations]
     grid = file_grid(header, PATCH)
     h, w = grid.largest if grid else (header.height, header.width)
     most = (-(-h // PATCH)) * (-(-w // PATCH))
-    sections = [truncate_counts(container.section(data, table[i], i), int(iterations), most) if i % (1 + have) == 0
+    sections = [truncate_counts(container.section(data, table[i], i), int(iterations), most) if i % per_patch == 0
                 else container.section(data, table[i], i) for i in keep]
     return container.pack(replace(header, quality=quality_for(int(iterations), total), sections=len(keep)), sections)
 

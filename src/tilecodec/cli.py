@@ -243,7 +243,8 @@ def cmd_train_recurrent(args) -> None:
     from .train.recurrent import train_recurrent
 
     last = train_recurrent(args.data, Path(args.out), steps=args.steps, batch=args.batch, iterations=args.iterations,
-                           lr=args.lr, width=args.width, max_minutes=args.max_minutes, workers=args.workers)
+                           lr=args.lr, width=args.width, max_minutes=args.max_minutes, workers=args.workers,
+                           prediction=args.prediction, init=args.init)
     print(f"wrote {args.out} after {last['step']} steps: {last['psnr_last']:.2f} dB after {args.iterations} iterations")
 
 
@@ -458,6 +459,11 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--width", type=int, default=32, help="encoder's first width; 64 is the paper's (default 32)")
     tr.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes (default: none)")
     tr.add_argument("--workers", type=int, default=2, help="data-loading processes (default 2)")
+    tr.add_argument("--prediction", choices=("none", "single", "multi"), default="none",
+                    help="code blocks from intra predictions: the inpainting predictor's (single) or the best "
+                         "of none, the learned predictors and the HEVC modes (multi); default none")
+    tr.add_argument("--init", default=None, metavar="MODEL",
+                    help="start from these networks: a file this command wrote, or a recurrent model")
     tr.set_defaults(run=cmd_train_recurrent)
 
     tp = sub.add_parser("train-patch-vae", help="train a variational patch codec with intra prediction")

@@ -51,7 +51,7 @@ def wavefronts(rows: int, cols: int, top_right: bool) -> list[list[tuple[int, in
     return [groups[t] for t in sorted(groups)]
 
 
-class _Canvas:
+class Canvas:
     """The decoded image so far, with a one-block mid-grey margin above, left and right."""
 
     def __init__(self, height: int, width: int):
@@ -84,7 +84,7 @@ class _Canvas:
             self.known[r * BLOCK: (r + 1) * BLOCK, c * BLOCK: (c + 1) * BLOCK] = True
 
 
-def _predictions(model, canvas: _Canvas, blocks):
+def _predictions(model, canvas: Canvas, blocks):
     """The learned predictions of ``blocks`` and, for a model with modes, HEVC's (else None)."""
     learned = model.predict(canvas.neighbours(blocks))
     if not model.modes:
@@ -198,7 +198,7 @@ def encode_image(model, image: torch.Tensor, rate, path=None) -> tuple[list[byte
         return _encode_hyper(model, image, rate, path or FIXED_POINT)
     _, _, height, width = image.shape
     rows, cols = height // BLOCK, width // BLOCK
-    canvas = _Canvas(height, width)
+    canvas = Canvas(height, width)
     latent = torch.zeros(1, model.latent_codec.density.channels, height // 8, width // 8)
     modes = torch.zeros(rows, cols, dtype=torch.long)
     for blocks in wavefronts(rows, cols, model.uses_top_right):
@@ -219,7 +219,7 @@ def encode_image(model, image: torch.Tensor, rate, path=None) -> tuple[list[byte
 
 def _encode_hyper(model, image: torch.Tensor, rate, path) -> tuple[list[bytes], torch.Tensor]:
     _, _, height, width = image.shape
-    canvas = _Canvas(height, width)
+    canvas = Canvas(height, width)
     pairs = {}
     for blocks in wavefronts(height // BLOCK, width // BLOCK, model.uses_top_right):
         x = torch.stack([image[0, :, r * BLOCK: (r + 1) * BLOCK, c * BLOCK: (c + 1) * BLOCK] for r, c in blocks])
@@ -244,7 +244,7 @@ def _decode_hyper(model, strings: list[bytes], size: tuple[int, int], rate, path
     height, width = size
     rows, cols = height // BLOCK, width // BLOCK
     pairs = dict(zip([(r, c) for r in range(rows) for c in range(cols)], _unpack(strings[0], rows * cols)))
-    canvas = _Canvas(height, width)
+    canvas = Canvas(height, width)
     for blocks in wavefronts(rows, cols, model.uses_top_right):
         prediction = model.predict(canvas.neighbours(blocks))
         y_hat = torch.cat([model.latent_codec.decompress(pairs[b], (4, 4), rate, path).float() for b in blocks])
@@ -273,7 +273,7 @@ def _decode(model, strings: list[bytes], size: tuple[int, int], rate, path=None)
     rows, cols = height // BLOCK, width // BLOCK
     latent = model.latent_codec.decompress(strings[:1], (height // 8, width // 8), rate).float()
     modes = _modes(strings[1], rows, cols) if model.modes else torch.full((rows, cols), LEARNED)
-    canvas = _Canvas(height, width)
+    canvas = Canvas(height, width)
     for blocks in wavefronts(rows, cols, model.uses_top_right):
         chosen = torch.stack([modes[r, c] for r, c in blocks])
         prediction = _select(model.predict(canvas.neighbours(blocks)), None, chosen)
