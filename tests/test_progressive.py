@@ -68,6 +68,25 @@ def test_bad_truncations_are_refused(codec, small_photo):
         truncate(other, 1)
 
 
+def test_bit_allocation_on_the_command_line(codec, small_photo, tmp_path):
+    from PIL import Image
+
+    from tilecodec.cli import main
+
+    Image.fromarray(small_photo).save(tmp_path / "a.png")
+    common = ["compress", str(tmp_path / "a.png"), "--model", "tiny-recurrent", "--quality", "100", "--patch", "none"]
+    assert main(common + ["-o", str(tmp_path / "plain.tlc")]) == 0
+    assert main(common + ["-o", str(tmp_path / "allocated.tlc"), "--allocate"]) == 0
+    allocated = (tmp_path / "allocated.tlc").read_bytes()
+    assert allocated == tilecodec.load("tiny-recurrent", allocate=True).compress(small_photo, quality=100, patch=None)
+    assert len(allocated) < (tmp_path / "plain.tlc").stat().st_size
+    assert not tilecodec.load("tiny-recurrent").model.allocate  # the shared codec is left as it was
+    bad = subprocess.run([sys.executable, "-m", "tilecodec", "compress", str(tmp_path / "a.png"), "-o",
+                          str(tmp_path / "c.tlc"), "--allocate"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "recurrent" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "c.tlc").exists()
+
+
 def test_binary_coding_with_channel_contexts_saves_bits_on_skewed_channels():
     rng = np.random.default_rng(0)
     n = 2000

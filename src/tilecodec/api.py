@@ -233,11 +233,19 @@ def file_grid(header: container.Header, multiple: int) -> PatchGrid | None:
 _CACHE: dict[str, Codec] = {}
 
 
-def load(name: str | None = None, shared: bool = True) -> Codec:
+def load(name: str | None = None, shared: bool = True, allocate: bool = False) -> Codec:
     """The model ``name`` (default ``ckbd-mse``): a bundled model, a user model's name, or the
     path of a model's ``.safetensors`` file (``zoo.entry``), loaded once per process;
-    ``shared=False``: a private copy, loaded anew, whose model the caller may change."""
+    ``shared=False``: a private copy, loaded anew, whose model the caller may change.
+    ``allocate``: a private copy that codes with bit allocation per block (an encoder option of
+    the recurrent models, ``models.progressive``; ParameterError for the others)."""
     name = name or zoo.DEFAULT_MODEL
+    if allocate:
+        codec = load(name, shared=False)
+        if not hasattr(codec.model, "allocate"):
+            raise ParameterError(f"bit allocation is an option of the recurrent models, not of {name}")
+        codec.model.allocate = True
+        return codec
     if name not in _CACHE or not shared:
         keep_freed_memory()
         model, entry = zoo.load_model(name)

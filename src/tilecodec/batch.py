@@ -61,7 +61,7 @@ def compress_one(source, output, **options) -> BatchResult:
     try:
         array = load_image(source)
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        codec = load(options.pop("model", None))
+        codec = load(options.pop("model", None), allocate=options.pop("allocate", False))
         size = codec.compress_to_file(array, output, **options)
         return BatchResult(source, output, "done", os.path.getsize(source), size, array.shape[0] * array.shape[1],
                            time.perf_counter() - start)

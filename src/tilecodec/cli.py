@@ -113,7 +113,7 @@ def _compress_options(args) -> dict:
         raise ParameterError("give --quality or --bpp, not both")
     return dict(model=args.model, quality=75.0 if args.quality is None else args.quality, bpp=args.bpp,
                 patch=_patch(args.patch), overlap=args.overlap, max_memory=_memory(args.max_memory),
-                refine=args.refine)
+                refine=args.refine, allocate=args.allocate)
 
 
 def cmd_compress(args) -> int | None:
@@ -129,9 +129,9 @@ def cmd_compress(args) -> int | None:
     out = _out_path(args, source, (".tlc",), "compress")
     array = load_image(source)
     quality = 75.0 if args.quality is None else args.quality
-    size = load(args.model).compress_to_file(array, out, quality=quality, patch=_patch(args.patch),
-                                             overlap=args.overlap, max_memory=_memory(args.max_memory), bpp=args.bpp,
-                                             refine=args.refine)
+    codec = load(args.model, allocate=args.allocate)
+    size = codec.compress_to_file(array, out, quality=quality, patch=_patch(args.patch), overlap=args.overlap,
+                                  max_memory=_memory(args.max_memory), bpp=args.bpp, refine=args.refine)
     h, w = array.shape[:2]
     print(f"{out}: {w}x{h}, {size} bytes, {bpp(size, array):.4f} bpp")
 
@@ -328,6 +328,9 @@ def parser() -> argparse.ArgumentParser:
                    help="working-memory budget of the transforms, e.g. 512M or 2G (default 1G)")
     c.add_argument("--refine", type=int, default=0, metavar="STEPS",
                    help="encoder-side latent refinement steps (fewer bits, much slower; e.g. 30; default 0)")
+    c.add_argument("--allocate", action="store_true",
+                   help="bit allocation per block: stop each block's iterations once it reaches the quality's "
+                        "error target (recurrent models)")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
     _batch_options(c)
     c.set_defaults(run=cmd_compress)
