@@ -234,7 +234,8 @@ class RecurrentImageCodec(CompressionModel):
             states.append(state)
             order.append(index)
         inverse = torch.argsort(torch.cat(order))
-        state = [tuple(torch.cat([s[layer][j] for s in states])[inverse] for j in range(2)) for layer in range(len(states[0]))]
+        state = [tuple(torch.cat([s[layer][j] for s in states])[inverse] for j in range(2))
+                 for layer in range(len(states[0]))]
         return torch.cat(recs)[inverse], state
 
     @torch.no_grad()
