@@ -2,6 +2,7 @@
 middle quality, and decodes its own files identically twice."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +106,13 @@ def test_a_model_built_on_a_base_stores_only_its_own_tensors_and_refuses_a_chang
     export(tmp_path / "base.pt", "base")  # the base replaced by other weights
     with pytest.raises(tilecodec.ModelError, match="built on 'base'"):
         tilecodec.load("ar", shared=False)
+
+
+def test_a_bundled_folder_named_by_a_relative_path_is_still_bundled(monkeypatch):
+    import os
+
+    folder = zoo.bundled_folders()[-1]
+    monkeypatch.chdir(folder.parent)
+    entry = zoo.ZooEntry(name="x", architecture="recurrent", config={}, file="x.safetensors", sha256="",
+                         folder=Path(os.path.relpath(folder)))
+    assert entry.bundled and entry.companion == (len(zoo.bundled_folders()) > 1)

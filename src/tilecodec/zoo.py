@@ -68,12 +68,12 @@ class ZooEntry:
 
     @property
     def bundled(self) -> bool:
-        return Path(self.folder) in bundled_folders()
+        return Path(self.folder).resolve() in [f.resolve() for f in bundled_folders()]
 
     @property
     def companion(self) -> bool:
         """Whether a companion package ships it (``bundled_folders``), not tilecodec itself."""
-        return Path(self.folder) in bundled_folders()[1:]
+        return Path(self.folder).resolve() in [f.resolve() for f in bundled_folders()[1:]]
 
     def fields(self) -> dict:
         """The entry as stored in a registry (without its folder)."""
