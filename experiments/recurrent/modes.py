@@ -230,19 +230,20 @@ def plot(results: dict, names: list) -> None:
         fig.tight_layout()
         fig.savefig(HERE / f"modes-{metric}.png", dpi=90)
         plt.close(fig)
-    name = "recurrent-multimode"
-    if name in results:
-        pts = results[name]["points"]
+    if "recurrent-multimode" in results and "recurrent-multimode-per-rate" in results:
+        # the modes as the encoder picks them at each rate: 1, 2 and 4 iterations, and 16
+        bars = [(str(k), q["modes"]) for k, q in zip((1, 2, 4), results["recurrent-multimode-per-rate"]["points"])]
+        bars.append(("16", results["recurrent-multimode"]["points"][-1]["modes"]))
         fig, ax = plt.subplots(figsize=(7, 4))
-        bottom = np.zeros(len(pts))
+        bottom = np.zeros(len(bars))
         for i, label in enumerate(SHARES):
-            share = np.array([100 * q["modes"][i] / sum(q["modes"]) for q in pts])
-            ax.bar([str(q["setting"]) for q in pts], share, bottom=bottom, label=label)
+            share = np.array([100 * modes[i] / sum(modes) for _, modes in bars])
+            ax.bar([k for k, _ in bars], share, bottom=bottom, label=label)
             bottom += share
-        ax.set_xlabel("iterations kept (modes chosen at 16)")
+        ax.set_xlabel("iterations (the encoder's rate)")
         ax.set_ylabel("% of blocks")
         ax.legend(fontsize=8, loc="lower right")
-        fig.suptitle("Multi-mode recurrent codec: block modes")
+        fig.suptitle("Multi-mode recurrent codec: block modes by rate")
         fig.tight_layout()
         fig.savefig(HERE / "mode-shares.png", dpi=90)
         plt.close(fig)
