@@ -195,3 +195,13 @@ def test_corrupt_block_modes_are_refused(small_photo):
     for bad in (zlib.compress(bytes([MODES] * 4)), zlib.compress(bytes(3)), b"\x00junk", strings[1][:-1]):
         with pytest.raises(BitstreamError):
             model.decompress([[strings[0], bad, *strings[2:]]], [(64, 64)], 40)
+
+
+@pytest.mark.parametrize("prediction", ["none", "multi"])
+def test_cut_or_damaged_files_are_bitstream_errors(prediction, codec, small_photo):
+    codec = codec if prediction == "none" else _predicting(prediction)
+    data = codec.compress(small_photo, quality=100, patch=None)
+    for bad in (data[:-3], data[: len(data) // 2], data[:-40] + bytes(40),
+                data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 0x10]) + data[len(data) // 2 + 1:]):
+        with pytest.raises(BitstreamError):
+            codec.decompress(bad)
