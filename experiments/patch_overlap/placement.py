@@ -31,6 +31,7 @@ from tilecodec.tiling import Blender, PatchGrid
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[2] / "shared" / "data"
+WHOLE_MEMORY = 4 << 30  # whole-image coding of the large crops needs more than the default budget
 SETS = {  # name: (folder, glob, crop (w, h) or None, photos)
     "crops": ("eval", "*.png", (768, 512), 6),
     "eval": ("eval", "*.png", None, 25),
@@ -68,7 +69,7 @@ def widened(codec, image: np.ndarray, quality: float, patch: int, overlap: int):
 
 
 def coded_area(codec, image, patch, overlap) -> int:
-    _, _, grid, _ = codec.plan(image, 50, patch, overlap)
+    _, _, grid, _ = codec.plan(image, 50, patch, overlap, 0, WHOLE_MEMORY)
     m = codec.model.size_multiple
     boxes = grid.patches if grid else []
     if not boxes:
@@ -97,8 +98,9 @@ def main() -> int:
 
     for i, image in enumerate(photos):
         for qi, q in enumerate(args.qualities):
-            data = codec.compress(image, quality=q, patch=None)
-            add("whole", qi, len(data), image, codec.decompress(data), coded_area(codec, image, None, 0))
+            data = codec.compress(image, quality=q, patch=None, max_memory=WHOLE_MEMORY)
+            add("whole", qi, len(data), image, codec.decompress(data, max_memory=WHOLE_MEMORY),
+                coded_area(codec, image, None, 0))
             for n in args.overlaps:
                 data = codec.compress(image, quality=q, patch=args.patch, overlap=n)
                 add(f"cells N={n}", qi, len(data), image, codec.decompress(data),

@@ -25,6 +25,7 @@ import torch
 from ..intra import hevc
 from ..intra.learned import bundled, windows
 from ..models.patch_vae import MISSING, inpainting_context
+from ..models.progressive import PREDICTIONS
 from ..models.recurrent import PATCH, RecurrentCodecNet, load_recurrent
 from .data import batches
 from .schedule import cosine, progress
@@ -78,6 +79,8 @@ def train_recurrent(folders, out, steps: int = 20000, batch: int = 32, iteration
     the networks of this file (written by this trainer) or recurrent model (a name or file;
     ``width`` is then theirs). Writes ``out`` and ``out`` with .csv (step, seconds, lr, the mean
     L1 per iteration summed, PSNR after the last iteration); returns the last logged row."""
+    if prediction not in PREDICTIONS:
+        raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
     torch.manual_seed(seed)
     out = Path(out)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -137,5 +140,3 @@ def _initial(init, width: int) -> RecurrentCodecNet:
     if entry.architecture != "recurrent":
         raise ModelError(f"{init} is a {entry.architecture} model, not a recurrent one")
     return model.net
-
-
