@@ -45,6 +45,8 @@ from tilecodec.metrics import ms_ssim, psnr, psnr_y
 from tilecodec.models.progressive import EXTENDED, HEVC0, INPAINTING, NO_PREDICTION, quality_for
 from tilecodec.numerics import cpu_name
 
+from progressive import crop  # this folder's progressive.py: the 768x512 centre crops
+
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 EVAL = ROOT.parent / "shared" / "data" / "eval"
@@ -54,14 +56,6 @@ KEPT = (1, 2, 3, 4, 6, 8, 12, 16)
 CURVES = ("recurrent", "recurrent-single", "recurrent-multimode", "recurrent-multimode-per-rate", "recurrent+BA",
           "recurrent-multimode+BA", "jpeg", "jpeg2000")
 SHARES = ("none", "inpainting", "extended", "HEVC planar", "HEVC DC", "HEVC angular")
-
-
-def crop(array: np.ndarray, height: int = 512, width: int = 768) -> np.ndarray:
-    h, w = array.shape[:2]
-    if h > w:  # portrait photos: a 512x768 crop
-        height, width = width, height
-    y, x = (h - height) // 2, (w - width) // 2
-    return np.ascontiguousarray(array[y: y + height, x: x + width])
 
 
 def metrics(image, data: bytes, out, encode_s: float, decode_s: float) -> dict:
