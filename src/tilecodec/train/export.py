@@ -19,7 +19,7 @@ from .loop import model_config
 
 def export(checkpoint: Path, name: str, description: str = "", calibrate=None, calibrate_images: int = 16,
            log=lambda msg: None, out=None, bundle: bool = False, base: str | None = None) -> zoo.ZooEntry:
-    """Build the tables from the densities of ``checkpoint`` (a ``.pt`` written by training, or
+    """Build the tables from the densities of ``checkpoint`` (a file written by training, or
     an exported model's name or ``.safetensors`` file, to re-export it), optionally calibrate
     the scale floors on ``calibrate_images`` crops from the ``calibrate`` folders (use training data,
     never the evaluation set), and write ``NAME.safetensors`` and its entry ``NAME.json`` to
@@ -29,7 +29,7 @@ def export(checkpoint: Path, name: str, description: str = "", calibrate=None, c
     model whose weights this one shares (trained with ``--train-only`` from ``--init BASE``):
     the file keeps only the tensors that differ from the base's (``zoo``)."""
     folder = model_folder(name, out, bundle)
-    if Path(checkpoint).suffix == ".pt":
+    if Path(checkpoint).is_file() and Path(checkpoint).suffix != ".safetensors":  # a training checkpoint
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         cfg = state["config"]
         config, architecture, step = model_config(cfg), cfg["architecture"], state["step"]
