@@ -68,12 +68,15 @@ def main() -> int:
     p.add_argument("--image", default=str(ROOT.parent / "shared" / "data" / "eval" / "wiki-001.png"))
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "profile_stages.md"))
+    p.add_argument("--models", nargs="+", help="model names (default: every hyperprior model of the zoo)")
     args = p.parse_args()
     import tilecodec
     from tilecodec.numerics import cpu_name
 
     img = np.ascontiguousarray(np.asarray(Image.open(args.image).convert("RGB"))[:512, :768])
-    names = [n for n in tilecodec.models() if tilecodec.load(n).model.latent_codec.num_strings > 1]  # hyperprior models
+    names = args.models or [n for n in tilecodec.models()
+                            if getattr(tilecodec.load(n).model, "latent_codec", None) is not None
+                            and tilecodec.load(n).model.latent_codec.num_strings > 1]  # hyperprior models
     results = {n: stages(tilecodec.load(n), img, args.runs) for n in names}
     rows = list(next(iter(results.values())))
     precision = tilecodec.load().model.precision

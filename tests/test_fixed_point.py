@@ -74,6 +74,38 @@ def test_exact_entropy_path_does_not_depend_on_summation_order(photo):
     assert not all(torch.equal(a, b) for a, b in plain)
 
 
+def test_exact_path_gives_the_same_bits_on_one_and_two_threads(photo):
+    """The exact path runs one job on every thread the caller has (its sums are exact), where
+    the float64 path keeps one thread per job: thread count must not move a single bit."""
+    model = tilecodec.load("ckbd-mse").model
+    y, rate = _latent(model, photo[:192, :320], 60.0)
+    before = torch.get_num_threads()
+    try:
+        states = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            states.append(_coding_state(model.latent_codec, y, rate, FIXED_POINT))
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(*states):
+        assert torch.equal(a, b)
+
+
+def test_exact_convolutions_as_matrix_products_equal_torchs():
+    torch.manual_seed(0)
+    weight = fixed_point.on_grid(torch.randn(24, 16, 3, 3, dtype=torch.float64) * 0.1)
+    bias = torch.round(torch.randn(24, dtype=torch.float64) * 2 ** 32) / 2 ** 32
+    x = fixed_point.on_grid(torch.randn(1, 16, 7, 9, dtype=torch.float64) * 4)
+    for padding in (0, 1):
+        out = fixed_point.conv2d(x, weight, bias, padding)
+        assert torch.equal(out, torch.nn.functional.conv2d(x, weight, bias, padding=padding))
+    for k, stride, padding, output_padding in ((5, 2, 2, 1), (3, 2, 1, 1), (4, 2, 1, 0), (3, 1, 1, 0)):
+        layer = torch.nn.ConvTranspose2d(16, 24, k, stride, padding, output_padding)
+        layer = fixed_point.exact_layers(torch.nn.Sequential(layer))[0]
+        out = fixed_point.conv_transpose2d(fixed_point.clamp(x, layer), layer)
+        assert torch.equal(out, layer(fixed_point.clamp(x, layer)))
+
+
 def test_exact_path_values_lie_on_the_grid(photo):
     model = tilecodec.load("ckbd-mse").model
     y, rate = _latent(model, photo[:64, :128], 30.0)

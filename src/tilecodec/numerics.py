@@ -30,11 +30,17 @@ BF16_MARGIN = 0.9  # bf16 must take at most this share of float32's time to be c
 
 
 def cpu_name() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows."""
+    """The CPU's model name (``/proc/cpuinfo``) with its family and model numbers, which tell
+    apart generations that a virtual machine names alike ("AMD EPYC"), or what ``platform``
+    knows."""
     try:
+        fields = {}
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+        if "model name" in fields:
+            numbers = f" (family {fields['cpu family']}, model {fields['model']})" if "cpu family" in fields else ""
+            return fields["model name"] + numbers
     except OSError:
         pass
     return platform.processor() or platform.machine()
@@ -115,16 +121,18 @@ def default_precision() -> str:
 
 
 @contextmanager
-def entropy_scope():
-    """No autocast, no gradients, ENTROPY_THREADS threads: where an entropy path
-    (``entropy.paths``) runs, so that both sides of the channel compute the same numbers."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(ENTROPY_THREADS)
+def entropy_scope(threads: int = ENTROPY_THREADS):
+    """No autocast, no gradients, ``threads`` torch threads (ENTROPY_THREADS by default): where
+    an entropy path (``entropy.paths``) runs, so that both sides of the channel compute the
+    same numbers. More threads only for a path whose sums are exact in any order
+    (``EntropyPath.exact_sums``)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
         with torch.autocast("cpu", enabled=False), torch.no_grad():
             yield
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(previous)
 
 
 def entropy_map(fn, items: list) -> list:

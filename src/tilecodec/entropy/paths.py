@@ -11,7 +11,8 @@ indexes. Latent codecs take a path and never branch on how it computes.
   (``tilecodec.fixed_point``), the same bits on every machine; format version 4.
 
 Which path a file was coded with is the container's business (``container.entropy_path``).
-Paths run outside autocast, on one torch thread per job (``numerics.entropy_scope``).
+Paths run outside autocast (``numerics.entropy_scope``), on one torch thread per job, or on
+all of the caller's threads where ``exact_sums`` says that the order of sums cannot matter.
 """
 
 import copy
@@ -45,6 +46,7 @@ class EntropyPath:
     parameters change (training updates them in place)."""
 
     name = "entropy path"
+    exact_sums = False  # whether every sum is exact, so that any order (threads) gives the same bits
 
     def __init__(self):
         self._copies = WeakKeyDictionary()
@@ -133,6 +135,7 @@ class FixedPointPath(EntropyPath):
     gains, floors and index thresholds from correctly rounded decimal arithmetic."""
 
     name = "fixed-point"
+    exact_sums = True
 
     def _copy(self, module):
         return fixed_point.exact_layers(module)

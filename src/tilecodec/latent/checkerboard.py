@@ -84,8 +84,9 @@ class CheckerboardCodec(nn.Module):
         """The pass's parameters (scales and means, each (1, C, 1, n), for Gaussians), at the
         flat ``positions`` only, on ``path``:
         from the hyperprior alone (anchors), or also from the context of the decoded anchors
-        ``y_hat`` (non-anchors). Large latents run in two halves of the positions side by
-        side (the entropy path is one thread per job); the split depends only on the shape."""
+        ``y_hat`` (non-anchors). A path with exact sums runs on all of the caller's threads;
+        on another, large latents run in two halves of the positions side by side, one thread
+        each; the split depends only on the shape."""
         if not len(positions):  # a 1x1 latent has no non-anchors
             out = self.entropy_parameters[-1].out_channels
             return self.coding.split(hyper.new_zeros(1, out, 1, 0, dtype=torch.float64))
@@ -104,8 +105,12 @@ class CheckerboardCodec(nn.Module):
             return mlp_rows(mlp, torch.cat([rows, taps.rows(padded, taps.base(chunk, y_hat.shape[3]), path)], dim=1),
                             path)
 
-        chunks = [positions] if len(positions) < CHUNK_POSITIONS else list(positions.chunk(2))
-        rows = torch.cat(entropy_map(lambda chunk: _in_scope(params, chunk), chunks))
+        if path.exact_sums:  # one job on every thread the caller has: the sums' order cannot matter
+            with entropy_scope(torch.get_num_threads()):
+                rows = params(positions)
+        else:
+            chunks = [positions] if len(positions) < CHUNK_POSITIONS else list(positions.chunk(2))
+            rows = torch.cat(entropy_map(lambda chunk: _in_scope(params, chunk), chunks))
         return self.coding.split(rows.T.reshape(1, rows.shape[1], 1, rows.shape[0]))
 
     def passes(self, params, shape, y_hat, rate, path):

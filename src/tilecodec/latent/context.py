@@ -21,6 +21,19 @@ def mlp_rows(layers: nn.Sequential, rows: torch.Tensor, path, used: int | None =
     return rows
 
 
+def _kept_taps(conv: nn.Conv2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """The kept (row, column) offsets of ``conv``'s mask (T, 2) and its weight at them
+    (out, C T), kept on ``conv`` until its weight changes."""
+    key = (conv.weight.data_ptr(), conv.weight._version)
+    cached = conv.__dict__.get("_kept_taps")
+    if cached is None or cached[0] != key:
+        taps = conv.mask[0, 0].nonzero()
+        weight = conv.weight[:, :, taps[:, 0], taps[:, 1]]  # (out, C, T)
+        cached = (key, taps, weight.reshape(weight.shape[0], -1))
+        conv.__dict__["_kept_taps"] = cached
+    return cached[1], cached[2]
+
+
 class Taps:
     """The kept taps of a masked convolution (an entropy path's copy) over a padded map of
     ``width`` columns (plus ``padding`` each side): ``rows(padded, base)`` is the convolution's
@@ -31,10 +44,8 @@ class Taps:
         self.conv = conv
         self.padding = conv.padding[0]
         self.stride = width + 2 * self.padding
-        taps = conv.mask[0, 0].nonzero()  # (T, 2): the kept (row, column) offsets
+        taps, self.weight = _kept_taps(conv)
         self.offsets = taps[:, 0] * self.stride + taps[:, 1]
-        weight = conv.weight[:, :, taps[:, 0], taps[:, 1]]  # (out, C, T)
-        self.weight = weight.reshape(weight.shape[0], -1)
 
     def base(self, positions: torch.Tensor, width: int) -> torch.Tensor:
         """The ``base`` of flat (row-major, ``width`` columns) ``positions``."""

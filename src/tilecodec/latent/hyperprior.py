@@ -7,8 +7,9 @@ Strings: ``[z_bytes, *y_strings]``.
 
 With ``levels``, z has gain units too (Cui et al., 2021): ``z * gain(s)`` is coded and
 ``z_hat * inverse_gain(s)`` feeds the hyper-synthesis. When coding, everything from z_hat
-on runs on an entropy path (``entropy.paths``), in two row bands side by side on large
-inputs (``numerics.row_bands``: the hyper-synthesis's output rows see z rows within 2).
+on runs on an entropy path (``entropy.paths``): on all of the caller's threads for a path with
+exact sums, else in two row bands side by side on large inputs (``numerics.row_bands``: the
+hyper-synthesis's output rows see z rows within 2).
 
 y may have any size: the hyper-analysis sees it edge-padded to a multiple of ``hyper_stride``
 (z has ``ceil(size / hyper_stride)`` positions) and the hyper-synthesis's output is cropped
@@ -23,7 +24,7 @@ from torch import nn
 
 from ..entropy.paths import FIXED_POINT
 from ..layers import GainUnit
-from ..numerics import fast_transform, row_bands
+from ..numerics import entropy_scope, fast_transform, row_bands
 from .base import Coded, LatentOut, estimate_bits, pass_params
 from .factorized import FactorizedLatentCodec
 
@@ -69,7 +70,11 @@ class HyperpriorLatentCodec(nn.Module):
         if self.z_inverse_gain is not None:
             z = z * path.gains(self.z_inverse_gain.log_gain, rate.level)
         layers = path.layers(self.hyper_synthesis)
-        out = row_bands(lambda v: path.run(layers, v), path.input(z), 2, self.hyper_stride)
+        if path.exact_sums:  # one job on every thread the caller has: the sums' order cannot matter
+            with entropy_scope(torch.get_num_threads()):
+                out = path.run(layers, path.input(z))
+        else:
+            out = row_bands(lambda v: path.run(layers, v), path.input(z), 2, self.hyper_stride)
         return out if shape is None else out[:, :, : shape[0], : shape[1]]
 
     def forward(self, y: torch.Tensor, levels: torch.Tensor | None = None, quantize=None) -> LatentOut:
