@@ -31,18 +31,34 @@ def test_spans_overlap_by_n_and_end_at_the_border_without_padding(overlap):
         assert a1 - b0 == overlap
 
 
+@pytest.mark.parametrize("multiple", [16, 64])
 @pytest.mark.parametrize("overlap", OVERLAPS)
 @pytest.mark.parametrize("patch", [64, 256, 1024])
-@pytest.mark.parametrize("length", [65, 500, 768, 1058, 6000])
-def test_cells_code_the_image_plus_one_overlap_per_seam(length, patch, overlap):
-    s = cell_spans(length, patch, overlap)
+@pytest.mark.parametrize("length", [65, 500, 768, 1058, 1080, 6000])
+def test_cells_code_the_image_plus_one_overlap_per_seam(length, patch, overlap, multiple):
+    s = cell_spans(length, patch, overlap, multiple)
     n = -(-length // patch)
     assert len(s) == n and s[0][0] == 0 and s[-1][1] == length
-    assert all((b - a) % 16 == 0 for a, b in s[:-1])  # only the last span may need padding
-    assert all(b - a <= patch + overlap + 16 for a, b in s)
+    assert all((b - a) % multiple == 0 for a, b in s[:-1])  # only the last span may be cut elsewhere
+    assert all(b - a <= patch + overlap + multiple for a, b in s)
     assert all(a1 - b0 == overlap for (_, a1), (b0, _) in zip(s, s[1:]))
     assert sum(b - a for a, b in s) == length + (n - 1) * overlap  # nothing coded twice but the overlaps
-    assert max(b - a for a, b in s) - min(b - a for a, b in s) <= 16 + 15  # equal cells, up to the granularity
+    assert max(b - a for a, b in s) - min(b - a for a, b in s) <= 2 * multiple - 1  # equal, up to the granularity
+
+
+def test_format_6_cuts_cells_in_multiples_of_64_where_the_patch_allows():
+    from dataclasses import replace
+
+    from tilecodec.api import file_grid, span_multiple
+
+    assert span_multiple(6, 256, 16) == 64 and span_multiple(6, 96, 16) == 16 and span_multiple(5, 256, 16) == 16
+    header = container.Header("ckbd-mse", "0" * 8, 1920, 1080, 3, 50.0, 1.0, sections=1, patch=256, overlap=8)
+    assert header.version == 6
+    grid = file_grid(header, 16)
+    assert [b - a for a, b in grid.xs] == [256] * 6 + [192, 248]
+    assert all((b - a) % 64 == 0 for a, b in grid.ys[:-1])
+    old = file_grid(replace(header, version=5), 16)  # files of format 5 keep their cells
+    assert [b - a for a, b in old.xs] == [256, 256, 256, 240, 240, 240, 240, 248]
 
 
 @pytest.mark.parametrize("cells", [True, False])

@@ -7,9 +7,11 @@ placement of format 4, same model, same photos, same overlaps.
 
 Writes results/placement-SET-pP.md (and .json). For each photo and quality: the whole image
 coded at once (``patch=None``), a real tiled file in cells (``codec.compress(patch, overlap)``),
-and the widened placement rebuilt from its own patches: each patch of
-``PatchGrid(..., multiple=64, cells=False)`` coded as an image, the file's bytes counted as one
-header plus every patch's sections, and the patches blended as the decoder blends them.
+and two placements rebuilt from their own patches: the widened one
+(``PatchGrid(..., multiple=64, cells=False)``) and cells whose spans are multiples of 64 but the
+last (``cells64``: ``PatchGrid(..., multiple=64)``), each patch coded as an image, the file's
+bytes counted as one header plus every patch's sections, and the patches blended as the
+decoder blends them. ``--layouts`` picks among cells, cells64 and widened.
 BD-rates (PSNR-RGB and MS-SSIM) of both placements against whole-image coding, and the coded
 area (padded pixels included) over the image area.
 """
@@ -52,13 +54,14 @@ def header_bytes(data: bytes) -> int:
     return len(data) - sum(8 + length for _, length, _ in table)
 
 
-def widened(codec, image: np.ndarray, quality: float, patch: int, overlap: int):
-    """(bytes, reconstruction) of the format-4 placement, rebuilt patch by patch."""
+def rebuilt(codec, image: np.ndarray, quality: float, patch: int, overlap: int, cells: bool):
+    """(bytes, reconstruction, coded area) of a placement with spans in multiples of 64
+    (``cells``: the cell placement, else the widened one of format 4), rebuilt patch by patch."""
     h, w = image.shape[:2]
     if w <= patch and h <= patch:
         data = codec.compress(image, quality=quality, patch=None)
         return len(data), codec.decompress(data), h * w
-    grid = PatchGrid(w, h, patch, overlap, 64, cells=False)
+    grid = PatchGrid(w, h, patch, overlap, 64, cells=cells)
     blender, total, area = Blender(grid), 0, 0
     for p in grid.patches:
         data = codec.compress(image[p.y0: p.y1, p.x0: p.x1], quality=quality, patch=None)
@@ -84,6 +87,8 @@ def main() -> int:
     p.add_argument("--overlaps", type=int, nargs="+", default=[0, 8, 16])
     p.add_argument("--qualities", type=float, nargs="+", default=[0, 25, 50, 75, 100])
     p.add_argument("--model", default=None)
+    p.add_argument("--layouts", nargs="+", choices=("cells", "cells64", "widened"), default=["cells", "widened"])
+    p.add_argument("--out", default=None, help="results file stem (default results/placement-SET-pP)")
     args = p.parse_args()
     folder, pattern, size, count = SETS[args.set]
     photos = [centre(load_image(f), size) for f in sorted((DATA / folder).glob(pattern))[:count]]
@@ -102,18 +107,21 @@ def main() -> int:
             add("whole", qi, len(data), image, codec.decompress(data, max_memory=WHOLE_MEMORY),
                 coded_area(codec, image, None, 0))
             for n in args.overlaps:
-                data = codec.compress(image, quality=q, patch=args.patch, overlap=n)
-                add(f"cells N={n}", qi, len(data), image, codec.decompress(data),
-                    coded_area(codec, image, args.patch, n))
-                nbytes, out, area = widened(codec, image, q, args.patch, n)
-                add(f"widened N={n}", qi, nbytes, image, out, area)
+                if "cells" in args.layouts:
+                    data = codec.compress(image, quality=q, patch=args.patch, overlap=n)
+                    add(f"cells N={n}", qi, len(data), image, codec.decompress(data),
+                        coded_area(codec, image, args.patch, n))
+                for name in ("cells64", "widened"):
+                    if name in args.layouts:
+                        nbytes, out, area = rebuilt(codec, image, q, args.patch, n, cells=name == "cells64")
+                        add(f"{name} N={n}", qi, nbytes, image, out, area)
         print(f"photo {i + 1}/{len(photos)}", file=sys.stderr, flush=True)
     base = curves["whole"]
     lines = [f"`python experiments/patch_overlap/placement.py {' '.join(sys.argv[1:])}`", "",
              f"Model {codec.name} ({codec.model_hash}); {len(photos)} photos of `{folder}/`"
              f"{f', {size[0]}x{size[1]} centre crops' if size else ', whole'}; patch {args.patch}; qualities "
-             f"{' '.join(f'{q:g}' for q in args.qualities)}; real files for whole images and cells, the widened "
-             f"placement rebuilt from its patches; {cpu_name()}.", "",
+             f"{' '.join(f'{q:g}' for q in args.qualities)}; real files for whole images and cells, cells64 and "
+             f"widened rebuilt from their patches; {cpu_name()}.", "",
              "| layout | coded area / image area | BD-rate PSNR-RGB vs whole | BD-rate MS-SSIM vs whole |",
              "|---|---|---|---|"]
     for name, rows in curves.items():
@@ -124,7 +132,7 @@ def main() -> int:
         bd_s = bd_rate(base_b, [-10 * np.log10(1 - r[2]) for r in base], bpp, [-10 * np.log10(1 - v) for v in ssim])
         fmt = lambda v: "n/a" if v is None else f"{v:+.2f}%"  # noqa: E731
         lines.append(f"| {name} | {np.mean(area):.3f} | {fmt(bd_p)} | {fmt(bd_s)} |")
-    out = HERE / "results" / f"placement-{args.set}-p{args.patch}"
+    out = Path(args.out) if args.out else HERE / "results" / f"placement-{args.set}-p{args.patch}"
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     out.with_suffix(".json").write_text(json.dumps({"qualities": args.qualities, "curves": curves}, indent=1) + "\n")
     print("\n".join(lines))

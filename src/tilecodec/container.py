@@ -28,10 +28,11 @@ from .files import atomic_write
 MAGIC = b"\x89TLC"
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")  # a name, never a path
 HEX8 = re.compile(r"[0-9a-f]{8}")
-FORMAT_VERSION = 5  # 2: each latent string starts with a checksum of its table indexes; 3: float64 entropy path;
+FORMAT_VERSION = 6  # 2: each latent string starts with a checksum of its table indexes; 3: float64 entropy path;
 #                    4: exact fixed-point entropy path (see fixed_point); 5: the same entropy path, patches in
-#                    cells (tiling.cell_spans) and images padded to the model's size_multiple, not 64
-READABLE_VERSIONS = (3, 4, 5)
+#                    cells (tiling.cell_spans) and images padded to the model's size_multiple, not 64;
+#                    6: cells in multiples of 64 (api.span_multiple)
+READABLE_VERSIONS = (3, 4, 5, 6)
 MAX_SIDE = 65535
 MAX_PIXELS = 1 << 28          # 268 megapixels
 MAX_SECTIONS = 1 << 20
@@ -167,4 +168,4 @@ def entropy_path(version: int):
     """The entropy path (``entropy.paths``) that files of format ``version`` were coded with."""
     from .entropy import paths
 
-    return {3: paths.FLOAT64, 4: paths.FIXED_POINT, 5: paths.FIXED_POINT}[version]
+    return {3: paths.FLOAT64, 4: paths.FIXED_POINT, 5: paths.FIXED_POINT, 6: paths.FIXED_POINT}[version]

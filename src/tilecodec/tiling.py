@@ -8,10 +8,11 @@ a pixel sum to one. N = 0 is plain tiling. An axis no longer than ``patch`` is o
 
 Two placements, chosen by the file's format version:
 
-- **Cells** (format 5): the axis is cut into ``ceil(length / patch)`` cells and each span is
-  its cell widened by the overlap, so the coded length is the image's plus N per seam. Span
-  lengths are multiples of the model's padding multiple (16 for the hyperprior models) as
-  equal as can be; only the last one may not be, and the model pads it (at most 15 pixels).
+- **Cells** (formats 5 and 6): the axis is cut into ``ceil(length / patch)`` cells and each
+  span is its cell widened by the overlap, so the coded length is the image's plus N per seam.
+  Span lengths are multiples of ``multiple`` as equal as can be; only the last one may not be,
+  and the model pads it to its own multiple. Format 5 cuts in the model's padding multiple (16
+  for the hyperprior models), format 6 in 64 where the patch size allows (``api.span_multiple``).
 - **Widened** (formats 3 and 4): spans of ``patch`` pixels start ``patch - overlap`` apart;
   the last is widened leftwards to a multiple of 64, and the extra pixels it shares with its
   neighbour get weight 0. A 768x512 image at patch 256, overlap 8 codes 832x576 pixels'
