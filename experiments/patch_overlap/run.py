@@ -100,7 +100,9 @@ def speed_experiment(patch: int, overlap: int) -> None:
 def seam_figure(patch: int) -> None:
     codec = tilecodec.load()
     image = np.asarray(Image.open(DATA / "eval" / "wiki-001.png").convert("RGB"))
-    grid = tilecodec.tiling.PatchGrid(image.shape[1], image.shape[0], patch, 16)
+    header = tilecodec.info(codec.compress(image[:64, :64], quality=20))  # this format's placement
+    multiple = tilecodec.api.span_multiple(header.version, patch, codec.model.size_multiple)
+    grid = tilecodec.tiling.PatchGrid(image.shape[1], image.shape[0], patch, 16, multiple)
     x, y = grid.xs[1][0] + 8, grid.ys[1][0] + 8  # where four patches meet (inside the N=16 overlap)
     box = (max(0, x - 48), max(0, y - 48), 96, 96)
     tiles = []
