@@ -9,7 +9,7 @@
    full-image coding instead (results/bd-sizes-nN.{json,md}, rd-sizes-nN.png).
 2. Time and peak memory (VmHWM of a fresh process) at 832x480, 1280x720, 1920x1080 and
    24 MP for full-image coding, patches in parallel and patches one after another
-   (results/speed.{json,md}).
+   (results/speed-pP.{json,md} for patch size P).
 3. A seam, side by side, for N = 0, 8 and 16 (seam.png).
 """
 
@@ -40,8 +40,8 @@ peak = lambda: int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0
 torch.set_num_threads(2)
 image = np.asarray(Image.open(path).convert("RGB"))
 codec = tilecodec.load()
-kw = dict(patch=None) if mode == "full" else dict(patch=patch, overlap=overlap,
-          max_memory=(1 << 34) if mode == "parallel" else 1)
+budgets = {"full": 1 << 34, "parallel": 1 << 34, "sequential": 400 * patch * patch}  # sequential: one patch at a time
+kw = dict(patch=None if mode == "full" else patch, overlap=overlap, max_memory=budgets[mode])
 try:
     t = time.perf_counter()
     data = codec.compress(image, quality=50, **kw)
@@ -84,7 +84,11 @@ def speed_experiment(patch: int, overlap: int) -> None:
                 row.update(error=fields[1])
             rows.append(row)
             print(row, file=sys.stderr)
-    lines = [f"Quality 50, patch {patch}, overlap {overlap}, 2 threads; peak resident memory (VmHWM) of a fresh process that encodes then decodes.",
+    from tilecodec.numerics import cpu_name
+
+    lines = [f"`python experiments/patch_overlap/run.py {' '.join(sys.argv[1:])}`", "",
+             f"Quality 50, patch {patch}, overlap {overlap}, 2 threads, {cpu_name()}; peak resident memory (VmHWM) "
+             "of a fresh process that encodes then decodes; one run per row.",
              "", "| size | mode | encode s | decode s | peak RSS MB |", "|---|---|---|---|---|"]
     for r in rows:
         if r["ok"]:
@@ -92,8 +96,8 @@ def speed_experiment(patch: int, overlap: int) -> None:
                          f"{r['peak_rss_mb']:.0f} |")
         else:
             lines.append(f"| {r['size']} | {r['mode']} | failed ({r['error']}) | | |")
-    (HERE / "results" / "speed.json").write_text(json.dumps(rows, indent=1) + "\n")
-    (HERE / "results" / "speed.md").write_text("\n".join(lines) + "\n")
+    (HERE / "results" / f"speed-p{patch}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (HERE / "results" / f"speed-p{patch}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -140,7 +144,7 @@ def main() -> int:
     if not args.skip_seam:
         seam_figure(args.patch)
     if not args.skip_speed:
-        speed_experiment(DEFAULT_PATCH, DEFAULT_OVERLAP)
+        speed_experiment(args.patch, DEFAULT_OVERLAP)
     return 0
 
 
