@@ -39,6 +39,11 @@ def on_grid(x: torch.Tensor) -> torch.Tensor:
     return torch.round(x * _SCALE).div_(_SCALE)
 
 
+def on_grid_(x: torch.Tensor) -> torch.Tensor:
+    """``on_grid`` in place, for a tensor nothing else holds (a layer's fresh output)."""
+    return x.mul_(_SCALE).round_().div_(_SCALE)
+
+
 def _decimal_on_grid(v: decimal.Decimal) -> float:
     with decimal.localcontext(_DECIMAL):
         return float((v * (2 ** GRID_BITS)).to_integral_value()) / _SCALE
@@ -131,7 +136,7 @@ def run(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
                 x = layer(clamp(x, layer))
             else:
                 x = layer(x)
-            x = on_grid(x)
+            x = on_grid_(x)
     return x
 
 

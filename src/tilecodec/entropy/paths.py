@@ -70,7 +70,8 @@ class EntropyPath:
         raise NotImplementedError
 
     def output(self, x: torch.Tensor) -> torch.Tensor:
-        """A layer's output as the path keeps it."""
+        """A layer's output as the path keeps it, possibly changed in place: ``x`` must be a
+        fresh result that nothing else holds."""
         raise NotImplementedError
 
     def clamp(self, x: torch.Tensor, layer: nn.Module) -> torch.Tensor:
@@ -144,7 +145,7 @@ class FixedPointPath(EntropyPath):
         return fixed_point.on_grid(x.to(DTYPE))
 
     def output(self, x):
-        return fixed_point.on_grid(x)
+        return fixed_point.on_grid_(x)
 
     def clamp(self, x, layer):
         return fixed_point.clamp(x, layer)
